@@ -1,0 +1,3 @@
+"""PGKPR as a fairseq plugin: `--user-dir pgkpr_fairseq` registers the `pgkpr` task, the
+`pgkpr_transformer` model and the `pgkpr` criterion."""
+from . import criterions, models, tasks  # noqa: F401  (registers them with fairseq)
