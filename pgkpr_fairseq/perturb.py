@@ -17,6 +17,11 @@ def pos_token(tag: str) -> str:
     return f"[{tag}]"
 
 
+def is_pos_token(symbol: str) -> bool:
+    """Whether a dictionary symbol is a POS tag token ([NN]), not [SEP] or [NOK]."""
+    return len(symbol) > 2 and symbol[0] == "[" and symbol[-1] == "]" and symbol not in (SEP, NOK)
+
+
 def two_part(words, tags, is_keyword, sep, nok) -> Tuple[np.ndarray, np.ndarray]:
     """TS_s and its reconstruction targets, for words (or word ids) with their POS tokens.
 

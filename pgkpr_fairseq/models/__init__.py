@@ -1,0 +1,1 @@
+from . import pgkpr_transformer  # noqa: F401

@@ -1,0 +1,1 @@
+from . import pgkpr  # noqa: F401

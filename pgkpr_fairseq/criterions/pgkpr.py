@@ -1,0 +1,125 @@
+"""The PGKPR objective (eq. 5): L = lambda1 * L_rec + lambda2 * L_con + L_gen."""
+import math
+from dataclasses import dataclass, field
+
+import torch
+from fairseq import metrics, utils
+from fairseq.criterions import register_criterion
+from fairseq.criterions.label_smoothed_cross_entropy import (
+    LabelSmoothedCrossEntropyCriterion,
+    LabelSmoothedCrossEntropyCriterionConfig,
+)
+from fairseq.dataclass import ChoiceEnum
+
+from ..losses import contrastive_loss, reconstruction_loss
+from ..models.pgkpr_transformer import mean_pool
+
+
+@dataclass
+class PGKPRCriterionConfig(LabelSmoothedCrossEntropyCriterionConfig):
+    rec_weight: float = field(
+        default=1.0,
+        metadata={"help": "lambda1, weight of the keyword/POS reconstruction loss (eq. 2); "
+                  "0 skips its computation (the paper's ablation 'w/o L_rec')"},
+    )
+    con_weight: float = field(
+        default=0.1,
+        metadata={"help": "lambda2, weight of the in-batch contrastive loss (eq. 3); 0 skips its "
+                  "computation ('w/o L_con'). The paper: 0.1 on Quora, 1 on MSCOCO"},
+    )
+    con_temperature: float = field(
+        default=0.1,
+        metadata={"help": "tau of eq. 3 (the paper gives none; the authors' code used 0.1)"},
+    )
+    con_similarity: ChoiceEnum(["dot", "cosine"]) = field(
+        default="dot",
+        metadata={"help": "similarity of eq. 3: dot product (the paper) or cosine (the authors' code)"},
+    )
+
+
+@register_criterion("pgkpr", dataclass=PGKPRCriterionConfig)
+class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
+    """Label-smoothed generation loss plus the two auxiliary losses of PGKPR.
+
+    Weighting: fairseq divides the returned loss by `sample_size` (target tokens, or sentences with
+    --sentence-avg). L_gen is summed over target tokens as usual; L_rec and L_con are per-sentence
+    means (eq. 2 already averages over positions) scaled by sample_size, so the gradient follows
+    L_gen per token + lambda1 * mean L_rec + lambda2 * mean L_con. Logged, in bits like fairseq's
+    losses: gen_loss (per token), rec_loss and con_loss (per sentence), rec_accuracy, con_accuracy.
+    """
+
+    def __init__(self, task, sentence_avg, label_smoothing, rec_weight, con_weight,
+                 con_temperature, con_similarity, ignore_prefix_size=0, report_accuracy=False):
+        super().__init__(task, sentence_avg, label_smoothing, ignore_prefix_size, report_accuracy)
+        self.rec_weight = rec_weight
+        self.con_weight = con_weight
+        self.con_temperature = con_temperature
+        self.con_similarity = str(con_similarity)
+
+    def forward(self, model, sample, reduce=True):
+        assert reduce, "the pgkpr criterion only computes reduced losses"
+        net_output = model(**sample["net_input"], return_encoder_out=True)
+        gen_loss, nll_loss = self.compute_loss(model, net_output, sample, reduce=True)
+        nsentences = sample["target"].size(0)
+        sample_size = nsentences if self.sentence_avg else sample["ntokens"]
+        logging_output = {
+            "nll_loss": nll_loss.data,
+            "gen_loss": gen_loss.data,
+            "ntokens": sample["ntokens"],
+            "nsentences": nsentences,
+            "sample_size": sample_size,
+        }
+        if self.report_accuracy:
+            n_correct, total = self.compute_accuracy(model, net_output, sample)
+            logging_output["n_correct"] = utils.item(n_correct.data)
+            logging_output["total"] = utils.item(total.data)
+
+        loss = gen_loss
+        states, padding_mask = model.encoder_states(net_output[1]["encoder_out"])
+        per_sentence_scale = sample_size / nsentences
+        if self.rec_weight > 0:
+            rec_loss, rec_correct, rec_total = self.reconstruction_terms(model, states, sample)
+            loss = loss + self.rec_weight * per_sentence_scale * rec_loss
+            logging_output.update(rec_loss=rec_loss.data, rec_correct=utils.item(rec_correct),
+                                  rec_total=rec_total)
+        if self.con_weight > 0:
+            con_loss, con_correct = self.contrastive_terms(model, states, padding_mask, sample)
+            loss = loss + self.con_weight * per_sentence_scale * con_loss
+            logging_output.update(con_loss=con_loss.data, con_correct=utils.item(con_correct))
+        logging_output["loss"] = loss.data
+        return loss, sample_size, logging_output
+
+    def reconstruction_terms(self, model, states, sample):
+        target = sample["reconstruction_target"]
+        predicted = target.ne(self.padding_idx)
+        sentence_of = predicted.nonzero()[:, 0]
+        logits = model.reconstruction_head(states[predicted])
+        log_probs = utils.log_softmax(logits, dim=-1)
+        loss, correct = reconstruction_loss(log_probs, target[predicted], sentence_of, target.size(0))
+        return loss, correct, int(predicted.sum())
+
+    def contrastive_terms(self, model, states, padding_mask, sample):
+        anchors = mean_pool(states, padding_mask)
+        counterparts = model.encode_pooled(sample["contrastive_tokens"], sample["contrastive_lengths"])
+        sources, targets = counterparts.chunk(2, dim=0)
+        return contrastive_loss(anchors, sources, targets, self.con_temperature, self.con_similarity)
+
+    @classmethod
+    def reduce_metrics(cls, logging_outputs) -> None:
+        super().reduce_metrics(logging_outputs)
+
+        def total(key):
+            return utils.item(sum(log.get(key, 0) for log in logging_outputs))
+
+        ntokens, nsentences = total("ntokens"), total("nsentences")
+        metrics.log_scalar("gen_loss", total("gen_loss") / ntokens / math.log(2), ntokens, round=3)
+        for term in ("rec", "con"):
+            if any(f"{term}_loss" in log for log in logging_outputs):
+                metrics.log_scalar(f"{term}_loss", total(f"{term}_loss") / nsentences / math.log(2),
+                                   nsentences, round=3)
+        if total("rec_total") > 0:
+            metrics.log_scalar("rec_accuracy", 100.0 * total("rec_correct") / total("rec_total"),
+                               total("rec_total"), round=2)
+        if any("con_correct" in log for log in logging_outputs):
+            metrics.log_scalar("con_accuracy", 100.0 * total("con_correct") / nsentences,
+                               nsentences, round=2)

@@ -1,0 +1,256 @@
+"""The stage-two dataset: perturbed inputs, reconstruction targets and contrastive inputs per example."""
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+from fairseq.data import FairseqDataset, data_utils
+
+from .. import perturb
+from . import side_data
+
+
+@dataclass(frozen=True)
+class KeywordSelection:
+    """How keywords are chosen from their probabilities.
+
+    `sample`: one coin per word, seeded by (seed, epoch, example index), so a draw is reproducible
+    whatever the batching, worker count or order. `threshold`: words with probability >= threshold.
+    """
+
+    mode: str = "sample"
+    seed: int = 1
+    threshold: float = 0.5
+
+    def mask(self, token_probs, token_words, epoch: int, index: int) -> np.ndarray:
+        if self.mode == "threshold":
+            return perturb.keyword_mask(token_probs, token_words, threshold=self.threshold)
+        rng = np.random.default_rng([self.seed, epoch, index])
+        return perturb.keyword_mask(token_probs, token_words, rng=rng)
+
+
+class PGKPRDataset(FairseqDataset):
+    """Pairs (s, t) with the side streams of docs/data-format.md, turned into PGKPR examples.
+
+    Each example holds TS_s (the two-part perturbed source, then </s>), its reconstruction targets
+    (pad at the </s>, which is not reconstructed), the target, and the unperturbed contrastive
+    inputs `s [SEP] POS(s) </s>` and `t [SEP] POS(t) </s>`. The keyword draw depends on the epoch
+    (`set_epoch`), so every epoch sees a fresh perturbation.
+    """
+
+    def __init__(
+        self,
+        src,
+        tgt,
+        src_pos,
+        tgt_pos,
+        src_word,
+        src_kwprob,
+        dictionary,
+        selection: KeywordSelection,
+        shuffle: bool = True,
+        left_pad_source: bool = True,
+        left_pad_target: bool = False,
+    ):
+        self.src, self.tgt = src, tgt
+        self.src_pos, self.tgt_pos = src_pos, tgt_pos
+        self.src_word, self.src_kwprob = src_word, src_kwprob
+        self.dictionary = dictionary
+        self.sep, self.nok = dictionary.index(perturb.SEP), dictionary.index(perturb.NOK)
+        self.selection = selection
+        self.shuffle = shuffle
+        self.left_pad_source, self.left_pad_target = left_pad_source, left_pad_target
+        # TS_s has 2l+1 tokens for l source tokens, plus </s>
+        self.src_sizes = 2 * (np.asarray(src.sizes, dtype=np.int64) - 1) + 2
+        self.tgt_sizes = np.asarray(tgt.sizes, dtype=np.int64) if tgt is not None else None
+        self.epoch = 1
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
+
+    def __len__(self):
+        return len(self.src)
+
+    def __getitem__(self, index):
+        eos, pad = self.dictionary.eos(), self.dictionary.pad()
+        words = self.src[index][:-1].numpy()
+        tags = self.src_pos[index].numpy()
+        is_keyword = self.selection.mask(
+            self.src_kwprob[index].numpy() / side_data.PROB_SCALE,
+            self.src_word[index].numpy(),
+            self.epoch,
+            index,
+        )
+        tokens, targets = perturb.two_part(words, tags, is_keyword, self.sep, self.nok)
+        example = {
+            "id": index,
+            "source": _with_end(tokens, eos),
+            "reconstruction_target": _with_end(targets, pad),
+            "source_with_tags": _with_end(perturb.sentence_with_tags(words, tags, self.sep), eos),
+        }
+        if self.tgt is not None:
+            target = self.tgt[index]
+            example["target"] = target
+            example["target_with_tags"] = _with_end(
+                perturb.sentence_with_tags(target[:-1].numpy(), self.tgt_pos[index].numpy(), self.sep),
+                eos,
+            )
+        return example
+
+    def collater(self, samples):
+        return collate(
+            samples,
+            self.dictionary.pad(),
+            self.dictionary.eos(),
+            left_pad_source=self.left_pad_source,
+            left_pad_target=self.left_pad_target,
+        )
+
+    def num_tokens(self, index):
+        return max(self.src_sizes[index], self.tgt_sizes[index] if self.tgt_sizes is not None else 0)
+
+    def num_tokens_vec(self, indices):
+        sizes = self.src_sizes[indices]
+        if self.tgt_sizes is not None:
+            sizes = np.maximum(sizes, self.tgt_sizes[indices])
+        return sizes
+
+    def size(self, index):
+        return (self.src_sizes[index], self.tgt_sizes[index] if self.tgt_sizes is not None else 0)
+
+    @property
+    def sizes(self):
+        return self.src_sizes
+
+    def ordered_indices(self):
+        """Like LanguagePairDataset: random order, then a stable sort by target and source length."""
+        indices = np.random.permutation(len(self)) if self.shuffle else np.arange(len(self))
+        if self.tgt_sizes is not None:
+            indices = indices[np.argsort(self.tgt_sizes[indices], kind="mergesort")]
+        return indices[np.argsort(self.src_sizes[indices], kind="mergesort")]
+
+    @property
+    def supports_prefetch(self):
+        return False
+
+    def filter_indices_by_size(self, indices, max_sizes):
+        return data_utils.filter_paired_dataset_indices_by_size(
+            self.src_sizes, self.tgt_sizes, indices, max_sizes
+        )
+
+
+def _with_end(values: np.ndarray, end: int) -> torch.Tensor:
+    return torch.from_numpy(np.append(values, end).astype(np.int64))
+
+
+def collate(samples, pad_idx, eos_idx, left_pad_source=True, left_pad_target=False):
+    """Batch PGKPR examples (a pure function: tests call it directly).
+
+    Sorted by source length, longest first, as fairseq's LanguagePairDataset does. The reconstruction
+    targets are padded on the same side as the source so that position j of both lines up.
+    `contrastive_tokens` stacks the B sources `s [SEP] POS(s)` and then the B targets
+    `t [SEP] POS(t)`, in the batch order.
+    """
+    if not samples:
+        return {}
+
+    def merge(key, left_pad, move_eos_to_beginning=False):
+        return data_utils.collate_tokens(
+            [s[key] for s in samples], pad_idx, eos_idx, left_pad, move_eos_to_beginning
+        )
+
+    src_lengths = torch.LongTensor([s["source"].numel() for s in samples])
+    src_lengths, order = src_lengths.sort(descending=True)
+    samples = [samples[i] for i in order.tolist()]
+
+    batch = {
+        "id": torch.LongTensor([s["id"] for s in samples]),
+        "nsentences": len(samples),
+        "net_input": {"src_tokens": merge("source", left_pad_source), "src_lengths": src_lengths},
+        "reconstruction_target": merge("reconstruction_target", left_pad_source),
+    }
+    with_tags = [s["source_with_tags"] for s in samples]
+    if "target" in samples[0]:
+        batch["target"] = merge("target", left_pad_target)
+        batch["ntokens"] = sum(s["target"].numel() for s in samples)
+        batch["net_input"]["prev_output_tokens"] = merge(
+            "target", left_pad_target, move_eos_to_beginning=True
+        )
+        with_tags += [s["target_with_tags"] for s in samples]
+    else:
+        batch["ntokens"] = int(src_lengths.sum())
+    batch["contrastive_tokens"] = data_utils.collate_tokens(with_tags, pad_idx, eos_idx, left_pad_source)
+    batch["contrastive_lengths"] = torch.LongTensor([t.numel() for t in with_tags])
+    return batch
+
+
+def load_pgkpr_dataset(
+    data_path: str,
+    split: str,
+    src: str,
+    tgt: str,
+    dictionary,
+    selection: KeywordSelection,
+    keyword_prob_stream: str = "kwprob",
+    dataset_impl: Optional[str] = None,
+    shuffle: bool = True,
+    left_pad_source: bool = True,
+    left_pad_target: bool = False,
+) -> PGKPRDataset:
+    """Load one split with its side streams and check all of docs/data-format.md before training.
+
+    Raises SideDataError naming the split, the stream and the sentence index on the first problem.
+    """
+    token_prefix = f"{data_path}/{split}.{src}-{tgt}."
+
+    def load(prefix, dictionary_or_none, required=True):
+        dataset = data_utils.load_indexed_dataset(prefix, dictionary_or_none, dataset_impl)
+        if dataset is None and required:
+            raise FileNotFoundError(f"split {split!r}: missing {prefix}.bin/.idx in {data_path}")
+        return dataset
+
+    def side(lang, stream):
+        prefix = side_data.side_stream_prefix(data_path, split, src, tgt, lang, stream)
+        return prefix, load(prefix, None)
+
+    src_tokens = load(token_prefix + src, dictionary)
+    tgt_tokens = load(token_prefix + tgt, dictionary, required=False)
+    src_sizes = np.asarray(src_tokens.sizes)
+    empty = np.flatnonzero(src_sizes <= 1)
+    if len(empty):
+        raise side_data.SideDataError(
+            f"split {split!r}: source sentence {int(empty[0])} is empty ({token_prefix + src})"
+        )
+
+    is_tag = np.array([perturb.is_pos_token(sym) for sym in dictionary.symbols])
+    streams = {}
+    for lang, stream, token_sizes in [
+        (src, "pos", src_sizes),
+        (src, "word", src_sizes),
+        (src, keyword_prob_stream, src_sizes),
+    ] + ([(tgt, "pos", np.asarray(tgt_tokens.sizes))] if tgt_tokens is not None else []):
+        prefix, dataset = side(lang, stream)
+        where = f"split {split!r}, {prefix}"
+        side_data.check_aligned(token_sizes, np.asarray(dataset.sizes), where)
+        streams[(lang, stream)] = (dataset, side_data.read_flat(prefix), where)
+    for lang in {src, tgt} if tgt_tokens is not None else {src}:
+        dataset, values, where = streams[(lang, "pos")]
+        side_data.check_pos_ids(values, np.asarray(dataset.sizes), is_tag, where)
+    word, word_values, where = streams[(src, "word")]
+    side_data.check_word_index(word_values, np.asarray(word.sizes), where)
+    probs, prob_values, where = streams[(src, keyword_prob_stream)]
+    side_data.check_probabilities(prob_values, word_values, np.asarray(probs.sizes), where)
+
+    return PGKPRDataset(
+        src_tokens,
+        tgt_tokens,
+        streams[(src, "pos")][0],
+        streams[(tgt, "pos")][0] if tgt_tokens is not None else None,
+        word,
+        probs,
+        dictionary,
+        selection,
+        shuffle=shuffle,
+        left_pad_source=left_pad_source,
+        left_pad_target=left_pad_target,
+    )

@@ -1,0 +1,182 @@
+import os
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from fairseq.data import Dictionary, indexed_dataset
+
+from pgkpr_fairseq import perturb
+from pgkpr_fairseq.data import KeywordSelection, collate, load_pgkpr_dataset
+from pgkpr_fairseq.data import side_data
+from pgkpr_fairseq.data.side_data import SideDataError
+
+from databin import write_data_bin
+
+
+@pytest.fixture(scope="module")
+def data_bin(tmp_path_factory):
+    return write_data_bin(str(tmp_path_factory.mktemp("bin")))
+
+
+def load(folder, split="valid", selection=KeywordSelection("sample", seed=3), **kwargs):
+    dictionary = Dictionary.load(os.path.join(folder, "dict.src.txt"))
+    return load_pgkpr_dataset(folder, split, "src", "tgt", dictionary, selection, **kwargs), dictionary
+
+
+def test_example_is_the_two_part_input_of_its_draw(data_bin):
+    dataset, dictionary = load(data_bin)
+    example = dataset[3]
+    words = dataset.src[3][:-1].tolist()
+    tags = dataset.src_pos[3].tolist()
+    l = len(words)
+    tokens = example["source"].tolist()
+    assert len(tokens) == 2 * l + 2 and tokens[l] == dictionary.index("[SEP]")
+    assert tokens[-1] == dictionary.eos()
+    is_keyword = [tokens[j] == words[j] for j in range(l)]
+    # part 1 keeps keywords and tags the rest; part 2 is the other way round
+    for j in range(l):
+        assert tokens[j] == (words[j] if is_keyword[j] else tags[j])
+        assert tokens[l + 1 + j] == (tags[j] if is_keyword[j] else words[j])
+    targets = example["reconstruction_target"].tolist()
+    nok = dictionary.index("[NOK]")
+    assert targets[:l] == tags and targets[l] == dictionary.index("[SEP]")
+    assert targets[l + 1:-1] == [w if k else nok for w, k in zip(words, is_keyword)]
+    assert targets[-1] == dictionary.pad()
+    sep = dictionary.index("[SEP]")
+    assert example["source_with_tags"].tolist() == words + [sep] + tags + [dictionary.eos()]
+    target_words = dataset.tgt[3][:-1].tolist()
+    assert example["target_with_tags"].tolist() == (
+        target_words + [sep] + dataset.tgt_pos[3].tolist() + [dictionary.eos()]
+    )
+
+
+def test_draws_are_reproducible_per_epoch_and_differ_across_epochs(data_bin):
+    train, _ = load(data_bin, "train", KeywordSelection("sample", seed=7))
+    again, _ = load(data_bin, "train", KeywordSelection("sample", seed=7))
+    draws = {}
+    for epoch in (1, 2):
+        train.set_epoch(epoch)
+        again.set_epoch(epoch)
+        draws[epoch] = [train[i]["source"].tolist() for i in range(len(train))]
+        assert draws[epoch] == [again[i]["source"].tolist() for i in range(len(again))]
+    assert draws[1] != draws[2]
+    # the draw of one example does not depend on which other examples were read before it
+    train.set_epoch(1)
+    assert train[5]["source"].tolist() == draws[1][5]
+
+
+def test_threshold_selection_keeps_probable_words(data_bin):
+    dataset, _ = load(data_bin, selection=KeywordSelection("threshold", threshold=0.5))
+    for i in range(len(dataset)):
+        probs = dataset.src_kwprob[i].numpy() / side_data.PROB_SCALE
+        words = dataset.src[i][:-1].tolist()
+        tokens = dataset[i]["source"].tolist()
+        assert [tokens[j] == words[j] for j in range(len(words))] == (probs >= 0.5).tolist()
+
+
+def test_collater_pads_aligned_and_stacks_contrastive_inputs(data_bin):
+    dataset, dictionary = load(data_bin)
+    samples = [dataset[i] for i in (0, 1, 2, 5)]
+    batch = collate(samples, dictionary.pad(), dictionary.eos())
+    src = batch["net_input"]["src_tokens"]
+    assert src.shape == batch["reconstruction_target"].shape
+    lengths = batch["net_input"]["src_lengths"].tolist()
+    assert lengths == sorted(lengths, reverse=True)
+    by_id = {s["id"]: s for s in samples}
+    for row, sample_id in enumerate(batch["id"].tolist()):
+        sample = by_id[sample_id]
+        n = sample["source"].numel()
+        assert src[row, -n:].tolist() == sample["source"].tolist()  # left-padded source
+        assert (src[row, :-n] == dictionary.pad()).all()
+        assert batch["reconstruction_target"][row, -n:].tolist() == sample["reconstruction_target"].tolist()
+        m = sample["target"].numel()
+        assert batch["target"][row, :m].tolist() == sample["target"].tolist()
+        assert batch["net_input"]["prev_output_tokens"][row, 0] == dictionary.eos()
+        contrastive = batch["contrastive_tokens"]
+        k = sample["source_with_tags"].numel()
+        assert contrastive[row, -k:].tolist() == sample["source_with_tags"].tolist()
+        k = sample["target_with_tags"].numel()
+        assert contrastive[len(samples) + row, -k:].tolist() == sample["target_with_tags"].tolist()
+    assert batch["contrastive_lengths"].shape == (2 * len(samples),)
+    assert batch["ntokens"] == sum(s["target"].numel() for s in samples)
+    assert collate([], 1, 2) == {}
+
+
+# --- bad input: every problem names the split, the stream and the sentence ---
+
+@pytest.fixture
+def broken_bin(data_bin, tmp_path):
+    folder = str(tmp_path / "bin")
+    shutil.copytree(data_bin, folder)
+    return folder
+
+
+def rewrite(folder, lang, stream, change, dtype=np.uint16):
+    prefix = side_data.side_stream_prefix(folder, "valid", "src", "tgt", lang, stream)
+    dataset = indexed_dataset.MMapIndexedDataset(prefix)
+    sequences = [dataset[i].numpy().copy() for i in range(len(dataset))]
+    del dataset
+    change(sequences)
+    side_data.write_side_stream(prefix, sequences, dtype=dtype)
+
+
+def test_side_stream_shorter_than_its_sentence(broken_bin):
+    rewrite(broken_bin, "src", "pos", lambda seqs: seqs.__setitem__(4, seqs[4][:-1]))
+    with pytest.raises(SideDataError, match=r"split 'valid'.*valid.src-tgt.src.pos: sentence 4 has"):
+        load(broken_bin)
+
+
+def test_side_stream_with_fewer_sentences(broken_bin):
+    rewrite(broken_bin, "tgt", "pos", lambda seqs: seqs.pop())
+    with pytest.raises(SideDataError, match=r"valid.src-tgt.tgt.pos: 15 sentences, but the token stream has 16"):
+        load(broken_bin)
+
+
+def test_probability_above_one(broken_bin):
+    rewrite(broken_bin, "src", "kwprob", lambda seqs: seqs[6].__setitem__(0, 70000), dtype=np.uint32)
+    with pytest.raises(SideDataError, match=r"kwprob: sentence 6 has a keyword probability above 1"):
+        load(broken_bin)
+
+
+def test_writer_refuses_nan_and_out_of_range():
+    for bad in ([0.5, float("nan")], [-0.1], [1.5]):
+        with pytest.raises(ValueError, match="not in"):
+            side_data.quantize_probs(bad)
+    assert side_data.quantize_probs([0.0, 0.5, 1.0]).tolist() == [0, 32768, 65535]
+
+
+def test_pos_tag_missing_from_dictionary(broken_bin):
+    unk = Dictionary.load(os.path.join(broken_bin, "dict.src.txt")).unk()
+    rewrite(broken_bin, "src", "pos", lambda seqs: seqs[2].__setitem__(1, unk))
+    with pytest.raises(SideDataError, match=r"src.pos: sentence 2 has a POS id that is not a tag"):
+        load(broken_bin)
+
+
+def test_word_index_that_skips_a_word(broken_bin):
+    rewrite(broken_bin, "src", "word", lambda seqs: seqs[9].__setitem__(-1, seqs[9][-1] + 1))
+    with pytest.raises(SideDataError, match=r"word: sentence 9 has word indices"):
+        load(broken_bin)
+
+
+def test_pieces_of_one_word_with_different_probabilities(broken_bin):
+    def merge_first_two_words(seqs):
+        seqs[1][1:] -= 1  # 0 1 2 3 -> 0 0 1 2
+
+    rewrite(broken_bin, "src", "word", merge_first_two_words)
+    with pytest.raises(SideDataError, match=r"sentence 1 gives pieces of one word different"):
+        load(broken_bin)
+
+
+def test_empty_source_sentence(broken_bin):
+    prefix = os.path.join(broken_bin, "valid.src-tgt.src")
+    dataset = indexed_dataset.MMapIndexedDataset(prefix)
+    sentences = [dataset[i] for i in range(len(dataset))]
+    del dataset
+    sentences[11] = torch.tensor([2])  # only </s>
+    builder = indexed_dataset.MMapIndexedDatasetBuilder(prefix + ".bin", dtype=np.uint16)
+    for tokens in sentences:
+        builder.add_item(tokens)
+    builder.finalize(prefix + ".idx")
+    with pytest.raises(SideDataError, match=r"split 'valid': source sentence 11 is empty"):
+        load(broken_bin)
