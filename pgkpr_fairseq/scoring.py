@@ -1,0 +1,404 @@
+"""Score paraphrases the way the paraphrase-generation literature does (`pgkpr-score`).
+
+Metrics, all x100:
+
+- BLEU-1..4: nltk ``corpus_bleu`` over the whole set, no smoothing, weights (1,0,0,0), (.5,.5,0,0),
+  (.33,.33,.34,0), (.25,.25,.25,.25), all references of a source at once.
+- ROUGE-1, ROUGE-2, ROUGE-L F: py-rouge ``Rouge(metrics=['rouge-n', 'rouge-l'], max_n=2)`` with its
+  defaults, as released paraphrase code calls it: ``apply_avg=True`` (one F per sentence, averaged
+  over sentences; with several references the hypothesis, reference and overlap counts of a sentence
+  are summed over its references before its F is computed), Porter stemming, non-alphanumeric
+  characters removed, texts cut at 665 bytes (never reached by one sentence). Its tokenizer is
+  replaced by a one-line one that needs no downloaded nltk data (see :class:`OfflineRouge`).
+- sacreBLEU: corpus BLEU with sacrebleu's defaults (13a tokenization) on the lowercased, already
+  tokenized text, so that it is comparable with other sacreBLEU numbers; 13a barely changes
+  text that is already tokenized.
+- self-BLEU: BLEU-4 (same nltk computation) of the hypotheses against the sources as the only
+  reference; iBLEU = 0.8 * BLEU-4 - 0.2 * self-BLEU. Copying the source scores a high BLEU on Quora,
+  so these two show how much a system merely copies. A copy of the source gets exactly 100 only
+  if every sentence has 4 tokens or more: nltk counts one unmatched 4-gram for a shorter one
+  (about 99.99 on Quora).
+
+Inputs are one sentence per line, already tokenized (tokens separated by spaces); everything is
+lowercased. Hypotheses are scored against the raw references: a generated ``<unk>`` matches nothing.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+import warnings
+from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import nltk
+import sacrebleu
+from nltk.translate.bleu_score import corpus_bleu
+
+with warnings.catch_warnings():
+    # py-rouge imports pkg_resources, whose deprecation warning says nothing about the scores.
+    warnings.simplefilter("ignore")
+    from rouge import Rouge
+
+BLEU_WEIGHTS = {
+    "bleu1": (1.0, 0.0, 0.0, 0.0),
+    "bleu2": (0.5, 0.5, 0.0, 0.0),
+    "bleu3": (0.33, 0.33, 0.34, 0.0),
+    "bleu4": (0.25, 0.25, 0.25, 0.25),
+}
+IBLEU_ALPHA = 0.8
+
+# Metric keys of score() in the paper's column order, with their column headers.
+COLUMNS = (
+    ("bleu1", "B-1"),
+    ("bleu2", "B-2"),
+    ("bleu3", "B-3"),
+    ("bleu4", "B-4"),
+    ("rouge1", "R-1"),
+    ("rouge2", "R-2"),
+    ("rougeL", "R-L"),
+    ("sacrebleu", "sacreBLEU"),
+    ("self_bleu", "self-BLEU"),
+    ("ibleu", "iBLEU"),
+)
+
+COPY_SOURCE_NAME = "Copy source"
+FAIRSEQ_HYPOTHESIS = re.compile(r"H-(\d+)\t")
+FAIRSEQ_HYPOTHESIS_LINE = re.compile(r"H-(\d+)\t[^\t]*\t(.*)")
+
+
+class ScoringInputError(Exception):
+    """An input file that cannot be scored; the message names the file (and line)."""
+
+
+class OfflineRouge(Rouge):
+    """py-rouge with a tokenizer that needs no downloaded nltk data.
+
+    py-rouge calls ``nltk.word_tokenize``, which first splits sentences with the punkt model
+    (``punkt_tab`` data, not downloadable here). Each text scored here is a single line, so
+    skipping the sentence split (``preserve_line=True``) gives the same tokens.
+    """
+
+    @staticmethod
+    def tokenize_text(text, language="english"):
+        """Tokenize one line of text with nltk's word tokenizer, without sentence splitting."""
+        return nltk.word_tokenize(text, language, preserve_line=True)
+
+
+def tokenize(line: str) -> List[str]:
+    """Lowercase an already tokenized line and split it into tokens."""
+    return line.lower().split()
+
+
+def corpus_bleu_x100(hypotheses: Sequence[List[str]], references: Sequence[List[List[str]]],
+                     weights: Tuple[float, ...]) -> float:
+    """nltk corpus BLEU without smoothing, x100.
+
+    nltk warns when some n-gram order has no match and then returns 0 (or a tiny value): that
+    unsmoothed value is what the literature reports, so the warning is silenced.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return 100.0 * corpus_bleu(references, hypotheses, weights=weights)
+
+
+def rouge_f_x100(hypotheses: Sequence[str], references: Sequence[List[str]]) -> dict:
+    """py-rouge ROUGE-1, ROUGE-2 and ROUGE-L F, averaged over sentences, x100."""
+    scores = OfflineRouge(metrics=["rouge-n", "rouge-l"], max_n=2).get_scores(
+        list(hypotheses), [list(sentence_references) for sentence_references in references])
+    return {
+        "rouge1": 100.0 * scores["rouge-1"]["f"],
+        "rouge2": 100.0 * scores["rouge-2"]["f"],
+        "rougeL": 100.0 * scores["rouge-l"]["f"],
+    }
+
+
+def score(hypotheses: Sequence[str], sources: Sequence[str],
+          references: Sequence[Sequence[str]]) -> dict:
+    """Score hypotheses against their references and sources.
+
+    Args:
+        hypotheses: one tokenized sentence per source.
+        sources: the tokenized source sentences.
+        references: one sequence per reference set (per reference file), each aligned with
+            ``sources``; e.g. ``[refs]`` for a single reference, four sequences on MSCOCO.
+
+    Returns:
+        A dict with the keys of :data:`COLUMNS` (bleu1..bleu4, rouge1, rouge2, rougeL, sacrebleu,
+        self_bleu, ibleu), every value x100.
+    """
+    if not hypotheses:
+        raise ValueError("no hypotheses to score")
+    if not references:
+        raise ValueError("at least one reference set is needed")
+    for name, lines in [("sources", sources)] + [
+            (f"reference set {number}", reference_set)
+            for number, reference_set in enumerate(references, 1)]:
+        if len(lines) != len(hypotheses):
+            raise ValueError(f"{len(hypotheses)} hypotheses but {len(lines)} {name}")
+
+    hypothesis_tokens = [tokenize(line) for line in hypotheses]
+    source_tokens = [[tokenize(line)] for line in sources]
+    # Per source, the list of its references (nltk's and py-rouge's layout).
+    reference_tokens = [[tokenize(reference_set[index]) for reference_set in references]
+                        for index in range(len(hypotheses))]
+
+    metrics = {name: corpus_bleu_x100(hypothesis_tokens, reference_tokens, weights)
+               for name, weights in BLEU_WEIGHTS.items()}
+    metrics.update(rouge_f_x100(
+        [" ".join(tokens) for tokens in hypothesis_tokens],
+        [[" ".join(tokens) for tokens in sentence_references]
+         for sentence_references in reference_tokens]))
+    metrics["sacrebleu"] = sacrebleu.corpus_bleu(
+        [" ".join(tokens) for tokens in hypothesis_tokens],
+        [[" ".join(sentence_references[set_index]) for sentence_references in reference_tokens]
+         for set_index in range(len(references))]).score
+    metrics["self_bleu"] = corpus_bleu_x100(hypothesis_tokens, source_tokens, BLEU_WEIGHTS["bleu4"])
+    metrics["ibleu"] = IBLEU_ALPHA * metrics["bleu4"] - (1 - IBLEU_ALPHA) * metrics["self_bleu"]
+    return {key: metrics[key] for key, _ in COLUMNS}
+
+
+def read_lines(path: str) -> List[str]:
+    """Read a UTF-8 text file as a list of lines (split on newlines only, line ends dropped)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise ScoringInputError(f"cannot read {path}: {error.strerror}") from None
+    if not data:
+        raise ScoringInputError(f"{path} is empty")
+    raw_lines = data.split(b"\n")
+    if raw_lines[-1] == b"":
+        raw_lines.pop()
+    lines = []
+    for number, raw_line in enumerate(raw_lines, 1):
+        try:
+            lines.append(raw_line.decode("utf-8").rstrip("\r"))
+        except UnicodeDecodeError:
+            raise ScoringInputError(f"{path}, line {number}: invalid UTF-8") from None
+    return lines
+
+
+def is_fairseq_generate_output(lines: Iterable[str]) -> bool:
+    """Whether the lines look like fairseq-generate output (they contain ``H-<id>\\t`` lines)."""
+    return any(FAIRSEQ_HYPOTHESIS.match(line) for line in lines)
+
+
+def parse_fairseq_generate(lines: Sequence[str], path: str) -> List[str]:
+    """The hypotheses of fairseq-generate output (``H-<id>\\t<score>\\t<text>``) in id order.
+
+    fairseq prints sentences in batch order, not input order; the ids must be exactly
+    0..N-1, each once (one hypothesis per source: generate with ``--nbest 1``).
+    """
+    hypotheses_by_id = {}
+    for number, line in enumerate(lines, 1):
+        if not FAIRSEQ_HYPOTHESIS.match(line):
+            continue
+        match = FAIRSEQ_HYPOTHESIS_LINE.fullmatch(line)
+        if match is None:
+            raise ScoringInputError(
+                f"{path}, line {number}: malformed H- line (expected H-<id><TAB><score><TAB><text>)")
+        sentence_id = int(match.group(1))
+        if sentence_id in hypotheses_by_id:
+            raise ScoringInputError(
+                f"{path}, line {number}: duplicate hypothesis id {sentence_id} (generate with --nbest 1)")
+        hypotheses_by_id[sentence_id] = match.group(2)
+    if not hypotheses_by_id:
+        raise ScoringInputError(f"{path}: no H-<id> lines of fairseq-generate output")
+    missing_ids = sorted(set(range(max(hypotheses_by_id) + 1)) - set(hypotheses_by_id))
+    if missing_ids:
+        shown = ", ".join(str(sentence_id) for sentence_id in missing_ids[:5])
+        more = f" and {len(missing_ids) - 5} more" if len(missing_ids) > 5 else ""
+        raise ScoringInputError(f"{path}: hypothesis ids missing: {shown}{more}")
+    return [hypotheses_by_id[sentence_id] for sentence_id in range(len(hypotheses_by_id))]
+
+
+def read_hypotheses(path: str, file_format: str = "auto") -> List[str]:
+    """Read hypotheses from fairseq-generate output or a plain file (one per line).
+
+    ``file_format`` is "fairseq", "plain" or "auto" (fairseq-generate output if the file
+    has ``H-<id>\\t`` lines, else plain).
+    """
+    lines = read_lines(path)
+    if file_format == "fairseq" or (file_format == "auto" and is_fairseq_generate_output(lines)):
+        return parse_fairseq_generate(lines, path)
+    return lines
+
+
+def check_line_counts(expected_count: int, expected_from: str, lines: Sequence[str], path: str):
+    """Stop with a message naming ``path`` unless it has as many lines as ``expected_from``."""
+    if len(lines) != expected_count:
+        raise ScoringInputError(
+            f"{path} has {len(lines)} lines but {expected_from} has {expected_count}")
+
+
+def read_sources_and_references(source_path: str, reference_paths: Sequence[str]):
+    """Read the source file and the reference files, checking they have the same line count."""
+    sources = read_lines(source_path)
+    references = []
+    for path in reference_paths:
+        reference_lines = read_lines(path)
+        check_line_counts(len(sources), source_path, reference_lines, path)
+        references.append(reference_lines)
+    return sources, references
+
+
+def score_system(hypothesis_path: Optional[str], file_format: str, sources: Sequence[str],
+                 source_path: str, references: Sequence[Sequence[str]]) -> dict:
+    """Read one system's hypotheses (or copy the sources when no path is given) and score them."""
+    if hypothesis_path is None:
+        hypotheses = sources
+    else:
+        hypotheses = read_hypotheses(hypothesis_path, file_format)
+        check_line_counts(len(sources), source_path, hypotheses, hypothesis_path)
+    return score(hypotheses, sources, references)
+
+
+def format_metrics(metrics: Mapping[str, float]) -> str:
+    """One system's scores as a two-column text table (metric, value with 2 decimals)."""
+    width = max(len(header) for _, header in COLUMNS)
+    lines = [f"{'metric':<{width}}  {'value':>6}"]
+    lines += [f"{header:<{width}}  {metrics[key]:6.2f}" for key, header in COLUMNS]
+    return "\n".join(lines)
+
+
+def format_table(rows: Iterable[Tuple[str, Mapping[str, float]]]) -> str:
+    """Several systems' scores as a markdown table in the paper's column layout.
+
+    ``rows`` holds (system name, metrics from :func:`score`) pairs, e.g. ``dict.items()``.
+    """
+    lines = ["| System | " + " | ".join(header for _, header in COLUMNS) + " |",
+             "|---|" + "---:|" * len(COLUMNS)]
+    for name, metrics in rows:
+        lines.append(f"| {name} | " + " | ".join(f"{metrics[key]:.2f}" for key, _ in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def write_json(path: str, content) -> None:
+    """Write JSON atomically: to a temporary name in the same folder, then renamed.
+
+    A reader (or a cut-short run) never sees a half-written file.
+    """
+    temporary_path = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(temporary_path, "w", encoding="utf-8") as handle:
+            json.dump(content, handle, indent=2)
+            handle.write("\n")
+        os.replace(temporary_path, path)
+    except OSError as error:
+        if os.path.exists(temporary_path):
+            os.remove(temporary_path)
+        raise ScoringInputError(f"cannot write {path}: {error.strerror}") from None
+
+
+def parse_row(text: str) -> Tuple[str, str]:
+    """Split a ``--row NAME=FILE`` value."""
+    name, separator, path = text.partition("=")
+    if not separator or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=FILE, got {text!r}")
+    return name, path
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by single-system scoring and the table."""
+    parser.add_argument("--src", required=True, metavar="FILE",
+                        help="source sentences, one per line (tokenized)")
+    parser.add_argument("--refs", required=True, nargs="+", metavar="FILE",
+                        help="reference files, one sentence per line aligned with --src; give "
+                             "several for several references per source (MSCOCO: four)")
+    parser.add_argument("--format", dest="file_format", choices=("auto", "fairseq", "plain"),
+                        default="auto",
+                        help="hypothesis file format: fairseq-generate output (its H- lines, "
+                             "put in id order), plain (one sentence per line), or auto "
+                             "(fairseq if the file has H-<id> lines); default: auto")
+    parser.add_argument("--json", metavar="FILE",
+                        help="also write the scores and their inputs to this JSON file")
+
+
+def build_single_parser() -> argparse.ArgumentParser:
+    """Parser of ``pgkpr-score``: one system."""
+    parser = argparse.ArgumentParser(
+        prog="pgkpr-score",
+        description="Score one system's paraphrases: BLEU-1..4 (nltk), ROUGE-1/2/L F (py-rouge), "
+                    "sacreBLEU, self-BLEU and iBLEU, all x100. To score several systems into one "
+                    "markdown table, run `pgkpr-score table --help`.")
+    hypotheses = parser.add_mutually_exclusive_group(required=True)
+    hypotheses.add_argument("--hyp", metavar="FILE",
+                            help="hypotheses: fairseq-generate output or one sentence per line")
+    hypotheses.add_argument("--copy-source", action="store_true",
+                            help="score the sources themselves as hypotheses (the floor)")
+    add_common_options(parser)
+    return parser
+
+
+def build_table_parser() -> argparse.ArgumentParser:
+    """Parser of ``pgkpr-score table``: several systems into one markdown table."""
+    parser = argparse.ArgumentParser(
+        prog="pgkpr-score table",
+        description="Score several systems on the same sources and references and print a "
+                    "markdown table in the paper's layout (B-1 B-2 B-3 B-4 R-1 R-2 R-L sacreBLEU "
+                    "self-BLEU iBLEU).")
+    parser.add_argument("--row", action="append", type=parse_row, default=[], metavar="NAME=FILE",
+                        help="a system: its row name and hypothesis file; repeat for each row")
+    parser.add_argument("--copy-source", action="store_true",
+                        help=f"add a last row '{COPY_SOURCE_NAME}' scoring the sources themselves "
+                             "(the floor)")
+    add_common_options(parser)
+    return parser
+
+
+def run_single(arguments: argparse.Namespace) -> None:
+    """Score one system, print its table and write the JSON if asked."""
+    sources, references = read_sources_and_references(arguments.src, arguments.refs)
+    hypothesis_path = None if arguments.copy_source else arguments.hyp
+    metrics = score_system(hypothesis_path, arguments.file_format, sources, arguments.src,
+                           references)
+    print(format_metrics(metrics))
+    if arguments.json:
+        write_json(arguments.json, {
+            "hypotheses": hypothesis_path or "copy-source",
+            "sources": arguments.src,
+            "references": arguments.refs,
+            "sentences": len(sources),
+            "metrics": metrics,
+        })
+
+
+def run_table(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Score every row, print the markdown table and write the JSON if asked."""
+    systems = list(arguments.row)
+    if arguments.copy_source:
+        systems.append((COPY_SOURCE_NAME, None))
+    if not systems:
+        parser.error("give at least one --row NAME=FILE or --copy-source")
+    names = [name for name, _ in systems]
+    if len(set(names)) != len(names):
+        parser.error("row names must be distinct")
+    sources, references = read_sources_and_references(arguments.src, arguments.refs)
+    rows = [(name, score_system(path, arguments.file_format, sources, arguments.src, references))
+            for name, path in systems]
+    print(format_table(rows))
+    if arguments.json:
+        write_json(arguments.json, {
+            "sources": arguments.src,
+            "references": arguments.refs,
+            "sentences": len(sources),
+            "rows": [{"name": name, "hypotheses": path or "copy-source", "metrics": metrics}
+                     for (name, path), (_, metrics) in zip(systems, rows)],
+        })
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    """Entry point of ``pgkpr-score`` and ``pgkpr-score table``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["table"]:
+            parser = build_table_parser()
+            run_table(parser.parse_args(argv[1:]), parser)
+        else:
+            run_single(build_single_parser().parse_args(argv))
+    except ScoringInputError as error:
+        sys.exit(f"pgkpr-score: error: {error}")
+
+
+if __name__ == "__main__":
+    main()

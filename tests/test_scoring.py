@@ -1,0 +1,233 @@
+"""Tests of pgkpr_fairseq.scoring (`pgkpr-score`) on small made-up sentences."""
+import json
+import subprocess
+import sys
+
+import pytest
+import sacrebleu
+from nltk.translate.bleu_score import corpus_bleu
+
+from pgkpr_fairseq import scoring
+
+SOURCES = [
+    "how can i learn to cook pasta at home",
+    "what is the best way to save money every month",
+    "why do cats like to sleep in boxes",
+]
+HYPOTHESES = [
+    "how do i learn to cook pasta at home",
+    "what is the best way to save some money each month",
+    "why do cats love sleeping in <unk>",
+]
+REFERENCES_A = [
+    "how do i learn cooking pasta at home",
+    "what is a good way to save money each month",
+    "why do cats love to sleep inside boxes",
+]
+REFERENCES_B = [
+    "what is the way to learn to cook pasta in my home",
+    "how can i save money every single month",
+    "why are cats so fond of sleeping in boxes",
+]
+
+
+def write_lines(path, lines):
+    """Write lines to a file, one per line, and return its path as a string."""
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def corpus_files(tmp_path):
+    """Source, two reference files and a plain hypothesis file of the made-up corpus."""
+    return {
+        "src": write_lines(tmp_path / "test.src", SOURCES),
+        "refs": [write_lines(tmp_path / "test.ref0", REFERENCES_A),
+                 write_lines(tmp_path / "test.ref1", REFERENCES_B)],
+        "hyp": write_lines(tmp_path / "hyp.txt", HYPOTHESES),
+    }
+
+
+def test_score_matches_nltk_and_py_rouge_called_directly():
+    metrics = scoring.score([line.upper() for line in HYPOTHESES], SOURCES,
+                            [REFERENCES_A, REFERENCES_B])
+
+    hypothesis_tokens = [line.split() for line in HYPOTHESES]
+    reference_tokens = [[a.split(), b.split()] for a, b in zip(REFERENCES_A, REFERENCES_B)]
+    for key, weights in [("bleu1", (1, 0, 0, 0)), ("bleu2", (0.5, 0.5, 0, 0)),
+                         ("bleu3", (0.33, 0.33, 0.34, 0)), ("bleu4", (0.25, 0.25, 0.25, 0.25))]:
+        expected = 100 * corpus_bleu(reference_tokens, hypothesis_tokens, weights=weights)
+        assert metrics[key] == pytest.approx(expected)
+
+    rouge = scoring.OfflineRouge(metrics=["rouge-n", "rouge-l"], max_n=2)
+    expected_rouge = rouge.get_scores(HYPOTHESES, [[a, b] for a, b in zip(REFERENCES_A, REFERENCES_B)])
+    assert metrics["rouge1"] == pytest.approx(100 * expected_rouge["rouge-1"]["f"])
+    assert metrics["rouge2"] == pytest.approx(100 * expected_rouge["rouge-2"]["f"])
+    assert metrics["rougeL"] == pytest.approx(100 * expected_rouge["rouge-l"]["f"])
+
+    assert metrics["sacrebleu"] == pytest.approx(
+        sacrebleu.corpus_bleu(HYPOTHESES, [REFERENCES_A, REFERENCES_B]).score)
+    self_bleu = 100 * corpus_bleu([[line.split()] for line in SOURCES], hypothesis_tokens)
+    assert metrics["self_bleu"] == pytest.approx(self_bleu)
+    assert metrics["ibleu"] == pytest.approx(0.8 * metrics["bleu4"] - 0.2 * self_bleu)
+    assert 0 < metrics["bleu4"] < metrics["bleu1"] < 100
+
+
+def test_rouge_averages_sentences_and_pools_references():
+    """Document py-rouge's default: per-sentence F averaged; references pooled per sentence."""
+    rouge = scoring.OfflineRouge(metrics=["rouge-n", "rouge-l"], max_n=2)
+    first = rouge.get_scores(["a b c d"], [["a b x y", "a q r s"]])["rouge-1"]["f"]
+    second = rouge.get_scores(["e f"], [["e f", "e f"]])["rouge-1"]["f"]
+    # Pooled over the two references: 3 overlaps / 8 hypothesis and 8 reference unigrams.
+    assert first == pytest.approx(3 / 8)
+    assert second == pytest.approx(1.0)
+    metrics = scoring.score(["a b c d", "e f"], ["z z", "z z"], [["a b x y", "e f"], ["a q r s", "e f"]])
+    assert metrics["rouge1"] == pytest.approx(100 * (first + second) / 2)
+
+
+def test_unk_in_hypothesis_gets_no_credit():
+    with_unk = scoring.score(["the red <unk> sat"], ["x y z w"], [["the red cat sat"]])
+    with_wrong_word = scoring.score(["the red dog sat"], ["x y z w"], [["the red cat sat"]])
+    assert with_unk["bleu1"] == pytest.approx(with_wrong_word["bleu1"]) == pytest.approx(75.0)
+    assert with_unk["rouge1"] == pytest.approx(with_wrong_word["rouge1"])
+
+
+def test_copy_of_source_gets_self_bleu_100():
+    metrics = scoring.score(SOURCES, SOURCES, [REFERENCES_A, REFERENCES_B])
+    assert metrics["self_bleu"] == pytest.approx(100.0)
+    assert metrics["ibleu"] == pytest.approx(0.8 * metrics["bleu4"] - 20.0)
+
+
+def test_fairseq_generate_output_is_put_in_id_order(tmp_path):
+    generate_output = tmp_path / "generate-test.txt"
+    generate_output.write_text(
+        "2026-01-01 00:00:00 | INFO | fairseq_cli.generate | loading model\n"
+        "S-2\twhy do cats like boxes\n"
+        "H-2\t-0.41\twhy do cats love boxes\n"
+        "D-2\t-0.41\twhy do cats love boxes\n"
+        "P-2\t-0.1 -0.2 -0.3 -0.4 -0.5 -0.6\n"
+        "H-0\t-0.52\thow do i cook pasta\n"
+        "H-1\t-1.3\t\n"
+        "Generate test with beam=5: BLEU4 = 10.00\n", encoding="utf-8")
+    expected = ["how do i cook pasta", "", "why do cats love boxes"]
+    assert scoring.read_hypotheses(str(generate_output)) == expected
+    assert scoring.read_hypotheses(str(generate_output), "fairseq") == expected
+
+
+def test_plain_file_is_read_line_by_line(tmp_path):
+    path = write_lines(tmp_path / "hyp.txt", ["one line", "", "H-1 is not a fairseq line here"])
+    assert scoring.read_hypotheses(path) == ["one line", "", "H-1 is not a fairseq line here"]
+
+
+def test_cli_prints_table_and_writes_json(corpus_files, tmp_path, capsys):
+    json_path = tmp_path / "scores.json"
+    scoring.main(["--hyp", corpus_files["hyp"], "--src", corpus_files["src"],
+                  "--refs", *corpus_files["refs"], "--json", str(json_path)])
+    expected = scoring.score(HYPOTHESES, SOURCES, [REFERENCES_A, REFERENCES_B])
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].split() == ["metric", "value"]
+    assert [line.split() for line in printed[1:]] == [
+        [header, f"{expected[key]:.2f}"] for key, header in scoring.COLUMNS]
+
+    written = json.loads(json_path.read_text(encoding="utf-8"))
+    assert written["metrics"] == pytest.approx(expected)
+    assert written["hypotheses"] == corpus_files["hyp"]
+    assert written["references"] == corpus_files["refs"]
+    assert written["sentences"] == 3
+    assert [path.name for path in tmp_path.iterdir() if path.name.endswith(".tmp")] == []
+
+
+def test_cli_table_has_one_row_per_system(corpus_files, tmp_path, capsys):
+    json_path = tmp_path / "table.json"
+    # The name ends at the first "=": file names may hold "=" (settings in cached rows).
+    hypothesis_path = write_lines(tmp_path / "lambda=1.txt", HYPOTHESES)
+    scoring.main(["table", "--row", f"Model={hypothesis_path}", "--copy-source",
+                  "--src", corpus_files["src"], "--refs", *corpus_files["refs"],
+                  "--json", str(json_path)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == ("| System | B-1 | B-2 | B-3 | B-4 | R-1 | R-2 | R-L | sacreBLEU | "
+                        "self-BLEU | iBLEU |")
+    assert len(lines) == 4
+    model = scoring.score(HYPOTHESES, SOURCES, [REFERENCES_A, REFERENCES_B])
+    assert lines[2] == scoring.format_table([("Model", model)]).splitlines()[2]
+    assert lines[3].startswith(f"| {scoring.COPY_SOURCE_NAME} |")
+    assert lines[3].split(" | ")[9] == "100.00"
+
+    rows = json.loads(json_path.read_text(encoding="utf-8"))["rows"]
+    assert [row["name"] for row in rows] == ["Model", scoring.COPY_SOURCE_NAME]
+    assert rows[0]["hypotheses"] == hypothesis_path
+    assert rows[0]["metrics"] == pytest.approx(model)
+
+
+def run_with_error(argv):
+    """Run the CLI in-process and return its error message (it must exit non-zero)."""
+    with pytest.raises(SystemExit) as exit_info:
+        scoring.main(argv)
+    assert exit_info.value.code not in (0, None)
+    return str(exit_info.value.code)
+
+
+def test_missing_file_is_named(corpus_files, tmp_path):
+    missing = str(tmp_path / "nowhere.txt")
+    message = run_with_error(["--hyp", missing, "--src", corpus_files["src"],
+                              "--refs", *corpus_files["refs"]])
+    assert message == f"pgkpr-score: error: cannot read {missing}: No such file or directory"
+
+
+def test_line_count_mismatch_names_file_and_counts(corpus_files, tmp_path):
+    short = write_lines(tmp_path / "short.txt", HYPOTHESES[:2])
+    message = run_with_error(["--hyp", short, "--src", corpus_files["src"],
+                              "--refs", *corpus_files["refs"]])
+    assert message == f"pgkpr-score: error: {short} has 2 lines but {corpus_files['src']} has 3"
+    message = run_with_error(["--copy-source", "--src", corpus_files["src"],
+                              "--refs", corpus_files["refs"][0], short])
+    assert message == f"pgkpr-score: error: {short} has 2 lines but {corpus_files['src']} has 3"
+
+
+def test_invalid_utf8_names_file_and_line(corpus_files, tmp_path):
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes(b"first line\nsecond \xff line\nthird line\n")
+    message = run_with_error(["--hyp", str(broken), "--src", corpus_files["src"],
+                              "--refs", *corpus_files["refs"]])
+    assert message == f"pgkpr-score: error: {broken}, line 2: invalid UTF-8"
+
+
+def test_empty_hypothesis_file_is_named(corpus_files, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    message = run_with_error(["--hyp", str(empty), "--src", corpus_files["src"],
+                              "--refs", *corpus_files["refs"]])
+    assert message == f"pgkpr-score: error: {empty} is empty"
+
+
+@pytest.mark.parametrize("h_lines, problem", [
+    (["H-0\t-0.1\ta b", "H-2\t-0.1\tc d"], "hypothesis ids missing: 1"),
+    (["H-0\t-0.1\ta b", "H-1\t-0.1\tc d", "H-0\t-0.2\te f"],
+     "line 3: duplicate hypothesis id 0 (generate with --nbest 1)"),
+    (["H-0\t-0.1\ta b", "H-1\tc d"],
+     "line 2: malformed H- line (expected H-<id><TAB><score><TAB><text>)"),
+])
+def test_bad_fairseq_output_names_file(corpus_files, tmp_path, h_lines, problem):
+    generate_output = write_lines(tmp_path / "generate-test.txt", h_lines)
+    message = run_with_error(["--hyp", generate_output, "--src", corpus_files["src"],
+                              "--refs", *corpus_files["refs"]])
+    separator = ": " if problem.startswith("hypothesis") else ", "
+    assert message == f"pgkpr-score: error: {generate_output}{separator}{problem}"
+
+
+def test_forced_fairseq_format_without_h_lines(corpus_files):
+    message = run_with_error(["--hyp", corpus_files["hyp"], "--format", "fairseq",
+                              "--src", corpus_files["src"], "--refs", *corpus_files["refs"]])
+    assert message == (f"pgkpr-score: error: {corpus_files['hyp']}: "
+                       "no H-<id> lines of fairseq-generate output")
+
+
+def test_console_error_is_one_line_without_traceback(corpus_files, tmp_path):
+    missing = str(tmp_path / "nowhere.txt")
+    result = subprocess.run(
+        [sys.executable, "-m", "pgkpr_fairseq.scoring", "--hyp", missing,
+         "--src", corpus_files["src"], "--refs", *corpus_files["refs"]],
+        capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert f"pgkpr-score: error: cannot read {missing}: No such file or directory" in result.stderr
