@@ -1,0 +1,58 @@
+"""Score each distinct sentence once with stage one, then spread the scores over the splits.
+
+Scoring is the slow step (about 26 sentences/s on 2 cores) and sources repeat: every COCO source is
+the source of four pairs, and half of the 100K Quora training sources are repeats. `write_distinct`
+gathers the distinct sources (or source-target pairs, for `ref` scoring) of all splits into
+PREFIX.src (and PREFIX.tgt); `spread_probabilities` writes their scores back as SPLIT.STREAM, one
+line per line of SPLIT.src.
+"""
+from typing import Dict, List, Sequence, Tuple
+
+from .errors import at
+from .textfiles import SOURCE, TARGET, check_same_count, read_lines, read_sentences, text_file, write_lines
+
+Key = Tuple[str, ...]  # a source line, or a (source, target) pair of lines
+
+
+def _keys(textdir: str, split: str, with_targets: bool) -> List[Key]:
+    sides = (SOURCE, TARGET) if with_targets else (SOURCE,)
+    columns = [[" ".join(words) for words in read_sentences(text_file(textdir, split, side))]
+               for side in sides]
+    if with_targets:
+        check_same_count(text_file(textdir, split, TARGET), len(columns[1]),
+                         text_file(textdir, split, SOURCE), len(columns[0]))
+    return list(zip(*columns))
+
+
+def distinct_path(prefix: str, side: str) -> str:
+    """PREFIX.src or PREFIX.tgt."""
+    return f"{prefix}.{side}"
+
+
+def write_distinct(textdir: str, splits: Sequence[str], prefix: str, with_targets: bool = False) -> int:
+    """Write the distinct sources (with targets: distinct pairs) of `splits`, in order of first
+    appearance, to PREFIX.src (and PREFIX.tgt). Returns their number."""
+    distinct = list(dict.fromkeys(key for split in splits for key in _keys(textdir, split, with_targets)))
+    for column, side in enumerate((SOURCE, TARGET) if with_targets else (SOURCE,)):
+        write_lines(distinct_path(prefix, side), (key[column] for key in distinct))
+    return len(distinct)
+
+
+def spread_probabilities(
+    textdir: str, splits: Sequence[str], prefix: str, probs_path: str, stream: str,
+    with_targets: bool = False,
+) -> None:
+    """Write SPLIT.STREAM for every split: the line of `probs_path` (scored from PREFIX.src, and
+    PREFIX.tgt with targets) that belongs to each source line."""
+    sides = (SOURCE, TARGET) if with_targets else (SOURCE,)
+    columns = [read_lines(distinct_path(prefix, side)) for side in sides]
+    probabilities = read_lines(probs_path)
+    check_same_count(probs_path, len(probabilities), distinct_path(prefix, SOURCE), len(columns[0]))
+    by_key: Dict[Key, str] = dict(zip(zip(*columns), probabilities))
+    for split in splits:
+        keys = _keys(textdir, split, with_targets)
+        missing = next((number for number, key in enumerate(keys, 1) if key not in by_key), None)
+        if missing:
+            raise at(text_file(textdir, split, SOURCE), missing,
+                     f"sentence not in {distinct_path(prefix, SOURCE)} (written for other text?)")
+        write_lines(text_file(textdir, split, stream), (by_key[key] for key in keys))

