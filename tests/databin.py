@@ -14,7 +14,7 @@ def fake_tags(words):
     return [FAKE_TAGS[len(w) % len(FAKE_TAGS)] for w in words]
 
 
-def write_data_bin(folder, splits=(("train", 64), ("valid", 16), ("test", 8)), seed=1):
+def write_data_bin(folder, splits=(("train", 64), ("valid", 16), ("test", 8)), seed=1, extra_tags=()):
     """Write the text layout into folder/text and binarize it into folder/bin; returns the latter."""
     textdir = os.path.join(folder, "text")
     os.makedirs(textdir, exist_ok=True)
@@ -31,5 +31,6 @@ def write_data_bin(folder, splits=(("train", 64), ("valid", 16), ("test", 8)), s
             write(f"{split}.pos.{side}", (fake_tags(pair[column]) for pair in pairs))
         write(f"{split}.kwprob", (np.round(rng.random(len(s)), 4) for s, _ in pairs))
     destdir = os.path.join(folder, "bin")
-    binarize(textdir, destdir, [split for split, _ in splits], tags=FAKE_TAGS, nwords=None)
+    binarize(textdir, destdir, [split for split, _ in splits], tags=FAKE_TAGS + [t for t in extra_tags if t not in FAKE_TAGS],
+             nwords=None)
     return destdir

