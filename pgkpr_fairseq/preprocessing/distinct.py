@@ -1,6 +1,6 @@
 """Score each distinct sentence once with stage one, then spread the scores over the splits.
 
-Scoring is the slow step (about 26 sentences/s on 2 cores) and sources repeat: every COCO source is
+Scoring is the slow step (30-150 sentences/s on 2 cores, BENCHMARKS.md) and sources repeat: every COCO source is
 the source of four pairs, and half of the 100K Quora training sources are repeats. `write_distinct`
 gathers the distinct sources (or source-target pairs, for `ref` scoring) of all splits into
 PREFIX.src (and PREFIX.tgt); `spread_probabilities` writes their scores back as SPLIT.STREAM, one
