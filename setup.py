@@ -47,6 +47,7 @@ setup(
             "pgkpr-keywords = pgkpr_fairseq.keywords.cli:main",
             "pgkpr-prepare = pgkpr_fairseq.preprocessing.cli:main",
             "pgkpr-score = pgkpr_fairseq.scoring:main",
+            "pgkpr-experiment = pgkpr_fairseq.experiment:main",
         ],
     },
 )

@@ -1,0 +1,201 @@
+"""The dataset recipes end to end on tiny made-up data (raw file -> prepare -> train -> generate -> table),
+with a stand-in for stage one, and the experiment runner's cache; plus the runner's log parsing."""
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pgkpr_fairseq import experiment
+from pgkpr_fairseq.sample_corpus import make_pairs
+from pgkpr_fairseq.scoring import format_table, score
+
+from test_preprocessing_script import FAKE_KEYWORDS
+
+REPO = Path(__file__).resolve().parent.parent
+TINY = dict(LAYERS="1", EMBED_DIM="16", FFN_DIM="32", HEADS="2", BATCH_SIZE="8", MAX_UPDATE="3",
+            LOG_INTERVAL="1", BEAM="2", GEN_MAX_LEN="12", GEN_BATCH_SIZE="4", LR="1e-3",
+            TOKENIZER="space", NWORDS="500")
+
+
+def recipe_environment(tmp_path, **settings):
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir(exist_ok=True)
+    fake = fake_bin / "pgkpr-keywords"
+    fake.write_text(FAKE_KEYWORDS.format(python=sys.executable))
+    fake.chmod(0o755)
+    path = f"{fake_bin}:{Path(sys.executable).parent}:{os.environ['PATH']}"
+    return dict(os.environ, PATH=path, WORK=str(tmp_path / "work"), **TINY, **settings)
+
+
+def run_recipe(script, environment, *options):
+    done = subprocess.run(["bash", str(REPO / "scripts" / script), *options], env=environment,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def write_kaggle_tsv(path, count):
+    """A Kaggle-style quora_duplicate_questions.tsv: duplicates and a few non-duplicates."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter="\t")
+        writer.writerow(["id", "qid1", "qid2", "question1", "question2", "is_duplicate"])
+        for number, (first, second) in enumerate(make_pairs(count, seed=5)):
+            writer.writerow([number, 2 * number, 2 * number + 1, first, second, int(number % 5 != 0)])
+
+
+def table_rows(stdout):
+    """The rows of the first table of the report (the scores), by system name."""
+    scores_table = stdout.split("\n\n")[1]
+    return {line.split("|")[1].strip(): line for line in scores_table.splitlines()[2:]}
+
+
+def modification_times(folder):
+    """Every file of the cache but the report, which each run rewrites."""
+    return {path: path.stat().st_mtime_ns for path in folder.rglob("*")
+            if path.is_file() and path.name not in (".lock", "results.md")}
+
+
+@pytest.mark.slow
+def test_quora_recipe_end_to_end_and_cached(tmp_path):
+    tsv = tmp_path / "quora_duplicate_questions.tsv"
+    write_kaggle_tsv(tsv, 80)
+    environment = recipe_environment(tmp_path, QUORA_TSV=str(tsv), TRAIN_PAIRS="40", VALID_PAIRS="8",
+                                     TEST_PAIRS="8")
+    # The ablations differ from PGKPR only by their weights (test_model_folder_... below): left out
+    # to keep this test short.
+    systems = ("--systems", "Transformer,PGKPR,PGKPR-ref,Copy source")
+    first = run_recipe("quora/run.sh", environment, *systems)
+    rows = table_rows(first.stdout)
+    assert list(rows)[:4] == [experiment.TRANSFORMER, experiment.PGKPR, experiment.PGKPR_REF,
+                              "Copy source"]
+    assert "| Copy source |" in rows["Copy source"] and "100.00" in rows["Copy source"]
+    assert "time per update:" in first.stdout and "generation speed" in first.stdout
+    cache = tmp_path / "work" / "experiments"
+    assert (cache / "results.md").read_text() == first.stdout
+    # PGKPR-ref decodes PGKPR's model with the other keyword stream: one model, two decodings.
+    pgkpr_models = [folder for folder in cache.glob("pgkpr-rec1-con0.1-*")]
+    assert len(pgkpr_models) == 1 and len(list(pgkpr_models[0].glob("decode-kwprob*"))) == 2
+    assert len(list(cache.glob("*/train.json"))) == 2  # Transformer and PGKPR
+    generate_log = next(pgkpr_models[0].glob("decode-kwprob_ref-*/generate.log")).read_text()
+    assert "--keyword-prob-stream kwprob_ref" in generate_log
+
+    before = modification_times(cache)
+    second = run_recipe("quora/run.sh", environment, *systems)
+    assert "starting training" not in second.stderr and "generating" not in second.stderr
+    assert second.stderr.count("cached in") == 4
+    assert modification_times(cache) == before
+    assert table_rows(second.stdout) == rows
+
+
+def write_coco_json(path, images):
+    pairs = make_pairs(images * 3, seed=9)
+    annotations = [{"image_id": image, "id": 10 * image + k,
+                    "caption": pairs[3 * image + k // 2][k % 2].capitalize()}
+                   for image in range(images) for k in range(5)]
+    path.write_text(json.dumps({"annotations": annotations}))
+
+
+@pytest.mark.slow
+def test_mscoco_recipe_scores_against_four_references(tmp_path):
+    captions = tmp_path / "captions_train2017.json"
+    write_coco_json(captions, 14)
+    environment = recipe_environment(tmp_path, COCO_CAPTIONS=str(captions), TRAIN_PAIRS="32",
+                                     VALID_PAIRS="8", TEST_PAIRS="8")
+    # Training is the Quora test's: here the MSCOCO inputs, the four references and lambda2 = 1.
+    done = run_recipe("mscoco/run.sh", environment, "--systems", "Copy source")
+    text = tmp_path / "work" / "text"
+    assert len((text / "test.src").read_text().splitlines()) == 2  # one source per test image
+    copy_row = table_rows(done.stdout)["Copy source"]
+    assert "100.00" in copy_row  # self-BLEU
+    # Four references: every caption of the image but the source; scored against all of them.
+    references = [(text / f"test.ref{k}").read_text().splitlines() for k in range(4)]
+    sources = (text / "test.src").read_text().splitlines()
+
+    def copy_source_row(reference_sets):
+        return format_table([("Copy source", score(sources, sources, reference_sets))]).splitlines()[-1]
+
+    assert copy_row == copy_source_row(references) != copy_source_row(references[:1])
+    assert "--con-weight 1 " in done.stdout  # the command line in the report
+
+
+def test_recipe_without_input_prints_usage(tmp_path):
+    environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    environment.pop("QUORA_TSV", None)
+    environment.pop("PAIRS_DIR", None)
+    done = subprocess.run(["bash", str(REPO / "scripts" / "quora" / "run.sh")], env=environment,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "QUORA_TSV=" in done.stderr
+    done = subprocess.run(["bash", str(REPO / "scripts" / "quora" / "run.sh")],
+                          env=dict(environment, QUORA_TSV=str(tmp_path / "missing.tsv")),
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith(f"QUORA_TSV: no such file or folder: {tmp_path}/missing.tsv")
+
+
+TRAIN_LOG = """== pgkpr-experiment: fairseq-train started at 2026-01-01 10:00:00
+2026-01-01 10:00:05 | INFO | train_inner | epoch 001:      2 / 4 loss=9, nll_loss=8, wps=50, ups=0.5, wpb=100, bsz=8, num_updates=2, lr=0.001
+2026-01-01 10:00:07 | INFO | train_inner | epoch 001:      4 / 4 loss=8, nll_loss=7, wps=200, ups=2, wpb=100, bsz=8, num_updates=4, lr=0.001
+2026-01-01 10:00:08 | INFO | valid | epoch 001 | valid on 'valid' subset | loss 7 | nll_loss 6.5 | ppl 90 | wps 0 | wpb 90 | bsz 8 | num_updates 4
+2026-01-01 10:00:10 | INFO | train_inner | epoch 002:      2 / 4 loss=8, nll_loss=7, wps=100, ups=1, wpb=100, bsz=8, num_updates=6, lr=0.001
+== pgkpr-experiment: fairseq-train started at 2026-01-01 11:00:00
+2026-01-01 11:00:04 | INFO | train_inner | epoch 002:      2 / 4 loss=8, nll_loss=7, wps=10, ups=0.1, wpb=100, bsz=8, num_updates=6, lr=0.001
+2026-01-01 11:00:06 | INFO | train_inner | epoch 002:      4 / 4 loss=7, nll_loss=6, wps=400, ups=4, wpb=100, bsz=8, num_updates=8, lr=0.001
+2026-01-01 11:00:07 | INFO | valid | epoch 002 | valid on 'valid' subset | loss 6 | nll_loss 5.25 | ppl 40 | wps 0 | wpb 90 | bsz 8 | num_updates 8 | best_nll_loss 5.25
+2026-01-01 11:00:08 | INFO | valid | epoch 003 | valid on 'valid' subset | loss 6 | nll_loss 5.5 | ppl 40 | wps 0 | wpb 90 | bsz 8 | num_updates 12 | best_nll_loss 5.25
+2026-01-01 11:00:09 | INFO | fairseq_cli.train | early stop since valid performance hasn't improved for last 1 runs
+"""
+
+
+def test_train_log_speeds_leave_out_each_runs_first_interval():
+    record = experiment.parse_train_log(TRAIN_LOG)
+    assert record["train_words_per_second"] == 200  # median of 200, 100, 400 (50 and 10 left out)
+    assert record["seconds_per_update"] == pytest.approx(0.5)
+    assert record["train_wall_seconds"] == 10 + 9
+    assert (record["best_epoch"], record["best_updates"], record["best_valid_nll_loss"]) == (2, 8, 5.25)
+    assert record["stopped_early"] and record["updates"] == 12
+
+
+def test_generate_log_speed_and_missing_line():
+    line = "2026-01-01 | INFO | fairseq_cli.generate | Translated 2,000 sentences (21,345 tokens) " \
+           "in 75.3s (26.56 sentences/s, 283.47 tokens/s)"
+    record = experiment.parse_generate_log(line, "generate.log")
+    assert record == {"sentences": 2000, "generation_seconds": 75.3, "sentences_per_second": 26.56}
+    with pytest.raises(experiment.ExperimentError, match="generate.log"):
+        experiment.parse_generate_log("Traceback ...", "generate.log")
+
+
+def test_speed_ratios_against_the_transformer():
+    def row(words_per_second, seconds_per_update, sentences_per_second):
+        return {"training": {"train_words_per_second": words_per_second,
+                             "seconds_per_update": seconds_per_update},
+                "generation": {"sentences_per_second": sentences_per_second}}
+
+    ratios = experiment.speed_ratios({experiment.TRANSFORMER: row(800, 1.0, 30),
+                                      experiment.PGKPR: row(500, 1.6, 27)})
+    assert ratios == pytest.approx({"train_words_per_second": 0.625, "step_time": 1.6,
+                                    "generation_speed": 0.9})
+    text = experiment.format_ratios(ratios)
+    assert re.search(r"time per update: 1\.60x .*met", text)
+    assert experiment.speed_ratios({experiment.PGKPR: row(500, 1.6, 27)}) is None
+
+
+def test_model_folder_depends_on_settings_not_on_the_row_name():
+    arguments = experiment.build_parser().parse_args(["work"])
+    systems = experiment.make_systems(1.0, 0.1)
+    names = {name: experiment.model_folder_name(system, experiment.model_settings(system, arguments, "d1"))
+             for name, system in systems.items() if system.task}
+    assert names[experiment.PGKPR] == names[experiment.PGKPR_REF]
+    assert len(set(names.values())) == 5
+    assert names[experiment.TRANSFORMER].startswith("transformer-")
+    arguments.batch_size = 64
+    pgkpr = systems[experiment.PGKPR]
+    assert experiment.model_folder_name(pgkpr, experiment.model_settings(pgkpr, arguments, "d1")) \
+        != names[experiment.PGKPR]
+    arguments.batch_size = 128
+    assert experiment.model_folder_name(pgkpr, experiment.model_settings(pgkpr, arguments, "d2")) \
+        != names[experiment.PGKPR]
