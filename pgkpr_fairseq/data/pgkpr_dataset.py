@@ -209,43 +209,40 @@ def load_pgkpr_dataset(
             raise FileNotFoundError(f"split {split!r}: missing {prefix}.bin/.idx in {data_path}")
         return dataset
 
-    def side(lang, stream):
-        prefix = side_data.side_stream_prefix(data_path, split, src, tgt, lang, stream)
-        return prefix, load(prefix, None)
-
     src_tokens = load(token_prefix + src, dictionary)
     tgt_tokens = load(token_prefix + tgt, dictionary, required=False)
-    src_sizes = np.asarray(src_tokens.sizes)
-    empty = np.flatnonzero(src_sizes <= 1)
+    token_sizes = {src: np.asarray(src_tokens.sizes)}
+    empty = np.flatnonzero(token_sizes[src] <= 1)
     if len(empty):
         raise side_data.SideDataError(
             f"split {split!r}: source sentence {int(empty[0])} is empty ({token_prefix + src})"
         )
+    side_streams = [(src, "pos"), (src, "word"), (src, keyword_prob_stream)]
+    if tgt_tokens is not None:
+        token_sizes[tgt] = np.asarray(tgt_tokens.sizes)
+        side_streams.append((tgt, "pos"))
 
     is_tag = np.array([perturb.is_pos_token(sym) for sym in dictionary.symbols])
     streams = {}
-    for lang, stream, token_sizes in [
-        (src, "pos", src_sizes),
-        (src, "word", src_sizes),
-        (src, keyword_prob_stream, src_sizes),
-    ] + ([(tgt, "pos", np.asarray(tgt_tokens.sizes))] if tgt_tokens is not None else []):
-        prefix, dataset = side(lang, stream)
+    for lang, stream in side_streams:
+        prefix = side_data.side_stream_prefix(data_path, split, src, tgt, lang, stream)
+        dataset = load(prefix, None)
+        sizes, values = np.asarray(dataset.sizes), side_data.read_flat(prefix)
         where = f"split {split!r}, {prefix}"
-        side_data.check_aligned(token_sizes, np.asarray(dataset.sizes), where)
-        streams[(lang, stream)] = (dataset, side_data.read_flat(prefix), where)
-    for lang in {src, tgt} if tgt_tokens is not None else {src}:
-        dataset, values, where = streams[(lang, "pos")]
-        side_data.check_pos_ids(values, np.asarray(dataset.sizes), is_tag, where)
-    word, word_values, where = streams[(src, "word")]
-    side_data.check_word_index(word_values, np.asarray(word.sizes), where)
-    probs, prob_values, where = streams[(src, keyword_prob_stream)]
-    side_data.check_probabilities(prob_values, word_values, np.asarray(probs.sizes), where)
+        side_data.check_aligned(token_sizes[lang], sizes, where)
+        if stream == "pos":
+            side_data.check_pos_ids(values, sizes, is_tag, where)
+        streams[lang, stream] = dataset, values, sizes, where
+    word, word_values, word_sizes, where = streams[src, "word"]
+    side_data.check_word_index(word_values, word_sizes, where)
+    probs, prob_values, prob_sizes, where = streams[src, keyword_prob_stream]
+    side_data.check_probabilities(prob_values, word_values, prob_sizes, where)
 
     return PGKPRDataset(
         src_tokens,
         tgt_tokens,
-        streams[(src, "pos")][0],
-        streams[(tgt, "pos")][0] if tgt_tokens is not None else None,
+        streams[src, "pos"][0],
+        streams[tgt, "pos"][0] if tgt_tokens is not None else None,
         word,
         probs,
         dictionary,
