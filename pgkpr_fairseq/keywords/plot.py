@@ -8,6 +8,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from ..perturb import keyword_mask
 from .textio import atomic_output
 
 # Family label -> the tag prefixes it covers, in the paper's order. JJ also takes CD: the paper's
@@ -35,7 +36,8 @@ def sample_keyword_tags(tags: Sequence[Sequence[str]], probabilities: Sequence[S
     rng = np.random.default_rng(seed)
     drawn = []
     for sentence_tags, sentence_probabilities in zip(tags, probabilities):
-        coins = rng.random(len(sentence_probabilities)) < np.asarray(sentence_probabilities)
+        words = np.arange(len(sentence_probabilities))
+        coins = keyword_mask(np.asarray(sentence_probabilities), words, rng=rng)
         drawn.extend(tag for tag, is_keyword in zip(sentence_tags, coins) if is_keyword)
     return drawn
 
@@ -53,8 +55,8 @@ def save_bar_chart(counts: Dict[str, int], output_path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(6, 3.8))
-    labels = [f"{family}\n({FAMILY_NAMES[family]})" for family in counts]
+    figure, axes = plt.subplots(figsize=(7.5, 4.2))
+    labels = [f"{family}\n({FAMILY_NAMES[family]})".replace(", ", ",\n") for family in counts]
     bars = axes.bar(labels, list(counts.values()), color="#c0392b")
     axes.bar_label(bars)
     axes.set_xlabel("POS family of the sampled keywords")
