@@ -34,7 +34,7 @@ def recipe_environment(tmp_path, **settings):
 
 def run_recipe(script, environment, *options):
     done = subprocess.run(["bash", str(REPO / "scripts" / script), *options], env=environment,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     return done
 
