@@ -75,7 +75,7 @@ def test_threshold_selection_keeps_probable_words(data_bin):
         assert [tokens[j] == words[j] for j in range(len(words))] == (probs >= 0.5).tolist()
 
 
-def test_collater_pads_aligned_and_stacks_contrastive_inputs(data_bin):
+def test_collater_pads_aligned_and_batches_contrastive_inputs(data_bin):
     dataset, dictionary = load(data_bin)
     samples = [dataset[i] for i in (0, 1, 2, 5)]
     batch = collate(samples, dictionary.pad(), dictionary.eos())
@@ -93,12 +93,15 @@ def test_collater_pads_aligned_and_stacks_contrastive_inputs(data_bin):
         m = sample["target"].numel()
         assert batch["target"][row, :m].tolist() == sample["target"].tolist()
         assert batch["net_input"]["prev_output_tokens"][row, 0] == dictionary.eos()
-        contrastive = batch["contrastive_tokens"]
-        k = sample["source_with_tags"].numel()
-        assert contrastive[row, -k:].tolist() == sample["source_with_tags"].tolist()
-        k = sample["target_with_tags"].numel()
-        assert contrastive[len(samples) + row, -k:].tolist() == sample["target_with_tags"].tolist()
-    assert batch["contrastive_lengths"].shape == (2 * len(samples),)
+        for side in ("source", "target"):
+            contrastive = batch[f"contrastive_{side}s"]
+            expected = sample[f"{side}_with_tags"].tolist()
+            assert contrastive["tokens"][row, -len(expected):].tolist() == expected
+            assert (contrastive["tokens"][row, :-len(expected)] == dictionary.pad()).all()
+            assert contrastive["lengths"][row] == len(expected)
+    for side in ("source", "target"):  # each padded to its own longest row, not the other's
+        assert batch[f"contrastive_{side}s"]["tokens"].size(1) == max(
+            s[f"{side}_with_tags"].numel() for s in samples)
     assert batch["ntokens"] == sum(s["target"].numel() for s in samples)
     assert collate([], 1, 2) == {}
 

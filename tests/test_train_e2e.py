@@ -11,6 +11,8 @@ from fairseq.criterions.label_smoothed_cross_entropy import LabelSmoothedCrossEn
 from fairseq.dataclass.utils import convert_namespace_to_omegaconf
 
 import pgkpr_fairseq
+from pgkpr_fairseq.losses import contrastive_loss
+from pgkpr_fairseq.models.pgkpr_transformer import mean_pool
 
 from databin import write_data_bin
 
@@ -89,13 +91,13 @@ def test_bad_data_bin_stops_before_training(data_bin, tmp_path):
     assert "num_updates" not in log
 
 
-def build(data_bin, rec_weight, con_weight):
+def build(data_bin, rec_weight, con_weight, *extra):
     """Task, model and criterion as fairseq-train builds them from its command line."""
     parser = options.get_training_parser()
     args = options.parse_args_and_arch(parser, [
         data_bin, "--user-dir", USER_DIR, "--task", "pgkpr", *TINY_MODEL, "--dropout", "0",
         "--criterion", "pgkpr", "--label-smoothing", "0.1", "--rec-weight", str(rec_weight),
-        "--con-weight", str(con_weight), "--con-temperature", "0.5", "--cpu",
+        "--con-weight", str(con_weight), "--con-temperature", "0.5", "--cpu", *extra,
     ])
     cfg = convert_namespace_to_omegaconf(args)
     task = tasks.setup_task(cfg.task)
@@ -124,8 +126,41 @@ def test_weighted_terms_add_up(data_bin):
     dataset = task.dataset("valid")
     sample = dataset.collater([dataset[i] for i in range(6)])
     loss, sample_size, logs = criterion(model, sample)
-    expected = logs["gen_loss"] + sample_size / 6 * (0.7 * logs["rec_loss"] + 0.3 * logs["con_loss"])
+    # eq. 5 summed over the batch: per-sentence L_rec and L_con beside L_gen summed over tokens
+    expected = logs["gen_loss"] + 0.7 * logs["rec_loss"] + 0.3 * logs["con_loss"]
     assert torch.isclose(loss, expected)
+    assert sample_size == sample["ntokens"]
     assert logs["rec_total"] == int((sample["reconstruction_target"] != 1).sum())
     loss.backward()
     assert model.reconstruction_head.dense.weight.grad.abs().sum() > 0
+
+
+def test_detached_counterparts_change_only_the_gradient(data_bin):
+    """--con-detach-counterparts: the same loss, and the gradient of eq. 3 through the anchors only."""
+    gradients, losses = {}, {}
+    for detach in (False, True):
+        torch.manual_seed(0)
+        task, model, criterion = build(data_bin, 0.0, 1.0, *(["--con-detach-counterparts"] * detach))
+        assert criterion.con_detach_counterparts == detach
+        model.eval()
+        dataset = task.dataset("valid")
+        sample = dataset.collater([dataset[i] for i in range(6)])
+        loss, _, _ = criterion(model, sample)
+        loss.backward()
+        losses[detach] = loss.detach()
+        gradients[detach] = model.encoder.layers[0].fc1.weight.grad.clone()
+
+        # the same gradient by hand: generation loss plus eq. 3 with constant counterparts
+        model.zero_grad()
+        net_output = model(**sample["net_input"], return_encoder_out=True)
+        gen_loss, _ = criterion.compute_loss(model, net_output, sample)
+        states, padding_mask = model.encoder_states(net_output[1]["encoder_out"])
+        counterparts = [model.encode_pooled(**sample[key]) for key in
+                        ("contrastive_sources", "contrastive_targets")]
+        if detach:
+            counterparts = [encoding.detach() for encoding in counterparts]
+        con_loss, _ = contrastive_loss(mean_pool(states, padding_mask), *counterparts, 0.5)
+        (gen_loss + con_loss).backward()
+        assert torch.allclose(model.encoder.layers[0].fc1.weight.grad, gradients[detach], atol=1e-6)
+    assert torch.isclose(losses[False], losses[True])
+    assert not torch.allclose(gradients[False], gradients[True])

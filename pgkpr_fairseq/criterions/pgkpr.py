@@ -35,26 +35,36 @@ class PGKPRCriterionConfig(LabelSmoothedCrossEntropyCriterionConfig):
         default="dot",
         metadata={"help": "similarity of eq. 3: dot product (the paper) or cosine (the authors' code)"},
     )
+    con_detach_counterparts: bool = field(
+        default=False,
+        metadata={"help": "encode the positive and negative counterparts of eq. 3 (t [SEP] POS(t), "
+                  "s [SEP] POS(s)) without gradients, a stop-gradient as in MoCo: their encoder "
+                  "pass costs about a third as much, and only the anchors TS_s learn from L_con. "
+                  "Default: gradients flow through both sides, as eq. 3 reads"},
+    )
 
 
 @register_criterion("pgkpr", dataclass=PGKPRCriterionConfig)
 class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
     """Label-smoothed generation loss plus the two auxiliary losses of PGKPR.
 
-    Weighting: fairseq divides the returned loss by `sample_size` (target tokens, or sentences with
-    --sentence-avg). L_gen is summed over target tokens as usual; L_rec and L_con are per-sentence
-    means (eq. 2 already averages over positions) scaled by sample_size, so the gradient follows
-    L_gen per token + lambda1 * mean L_rec + lambda2 * mean L_con. Logged, in bits like fairseq's
-    losses: gen_loss (per token), rec_loss and con_loss (per sentence), rec_accuracy, con_accuracy.
+    Weighting: eq. 5 summed over the batch, sum_i (lambda1 L_rec^i + lambda2 L_con^i + L_gen^i),
+    where L_gen^i sums over the target's tokens (eq. 4) and L_rec^i averages over the 2l+1 positions
+    of TS_s (eq. 2). fairseq divides the returned loss by `sample_size` (target tokens, or sentences
+    with --sentence-avg), which scales all three terms alike and keeps eq. 5's balance. Logged, in
+    bits like fairseq's losses: gen_loss (per token), rec_loss and con_loss (per sentence),
+    rec_accuracy, con_accuracy.
     """
 
     def __init__(self, task, sentence_avg, label_smoothing, rec_weight, con_weight,
-                 con_temperature, con_similarity, ignore_prefix_size=0, report_accuracy=False):
+                 con_temperature, con_similarity, con_detach_counterparts=False,
+                 ignore_prefix_size=0, report_accuracy=False):
         super().__init__(task, sentence_avg, label_smoothing, ignore_prefix_size, report_accuracy)
         self.rec_weight = rec_weight
         self.con_weight = con_weight
         self.con_temperature = con_temperature
         self.con_similarity = str(con_similarity)
+        self.con_detach_counterparts = con_detach_counterparts
 
     def forward(self, model, sample, reduce=True):
         assert reduce, "the pgkpr criterion only computes reduced losses"
@@ -76,15 +86,14 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
 
         loss = gen_loss
         states, padding_mask = model.encoder_states(net_output[1]["encoder_out"])
-        per_sentence_scale = sample_size / nsentences
         if self.rec_weight > 0:
             rec_loss, rec_correct, rec_total = self.reconstruction_terms(model, states, sample)
-            loss = loss + self.rec_weight * per_sentence_scale * rec_loss
+            loss = loss + self.rec_weight * rec_loss
             logging_output.update(rec_loss=rec_loss.data, rec_correct=utils.item(rec_correct),
                                   rec_total=rec_total)
         if self.con_weight > 0:
             con_loss, con_correct = self.contrastive_terms(model, states, padding_mask, sample)
-            loss = loss + self.con_weight * per_sentence_scale * con_loss
+            loss = loss + self.con_weight * con_loss
             logging_output.update(con_loss=con_loss.data, con_correct=utils.item(con_correct))
         logging_output["loss"] = loss.data
         return loss, sample_size, logging_output
@@ -100,8 +109,9 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
 
     def contrastive_terms(self, model, states, padding_mask, sample):
         anchors = mean_pool(states, padding_mask)
-        counterparts = model.encode_pooled(sample["contrastive_tokens"], sample["contrastive_lengths"])
-        sources, targets = counterparts.chunk(2, dim=0)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.con_detach_counterparts):
+            sources, targets = (model.encode_pooled(**sample[key])
+                                for key in ("contrastive_sources", "contrastive_targets"))
         return contrastive_loss(anchors, sources, targets, self.con_temperature, self.con_similarity)
 
     @classmethod

@@ -148,8 +148,10 @@ def collate(samples, pad_idx, eos_idx, left_pad_source=True, left_pad_target=Fal
 
     Sorted by source length, longest first, as fairseq's LanguagePairDataset does. The reconstruction
     targets are padded on the same side as the source so that position j of both lines up.
-    `contrastive_tokens` stacks the B sources `s [SEP] POS(s)` and then the B targets
-    `t [SEP] POS(t)`, in the batch order.
+    The unperturbed contrastive inputs, in the batch order: `contrastive_sources` (`s [SEP] POS(s)`)
+    and `contrastive_targets` (`t [SEP] POS(t)`), each {"tokens", "lengths"} padded to its own
+    longest row (a batch's sources have about one length, its targets many: one tensor for both
+    would pad every source to the longest target).
     """
     if not samples:
         return {}
@@ -169,19 +171,25 @@ def collate(samples, pad_idx, eos_idx, left_pad_source=True, left_pad_target=Fal
         "net_input": {"src_tokens": merge("source", left_pad_source), "src_lengths": src_lengths},
         "reconstruction_target": merge("reconstruction_target", left_pad_source),
     }
-    with_tags = [s["source_with_tags"] for s in samples]
+    batch["contrastive_sources"] = _merge_sequences(
+        [s["source_with_tags"] for s in samples], pad_idx, eos_idx, left_pad_source)
     if "target" in samples[0]:
         batch["target"] = merge("target", left_pad_target)
         batch["ntokens"] = sum(s["target"].numel() for s in samples)
         batch["net_input"]["prev_output_tokens"] = merge(
             "target", left_pad_target, move_eos_to_beginning=True
         )
-        with_tags += [s["target_with_tags"] for s in samples]
+        batch["contrastive_targets"] = _merge_sequences(
+            [s["target_with_tags"] for s in samples], pad_idx, eos_idx, left_pad_source)
     else:
         batch["ntokens"] = int(src_lengths.sum())
-    batch["contrastive_tokens"] = data_utils.collate_tokens(with_tags, pad_idx, eos_idx, left_pad_source)
-    batch["contrastive_lengths"] = torch.LongTensor([t.numel() for t in with_tags])
     return batch
+
+
+def _merge_sequences(sequences, pad_idx, eos_idx, left_pad):
+    """Encoder inputs of their own: {"tokens": B x T padded, "lengths": B}."""
+    return {"tokens": data_utils.collate_tokens(sequences, pad_idx, eos_idx, left_pad),
+            "lengths": torch.LongTensor([t.numel() for t in sequences])}
 
 
 def load_pgkpr_dataset(
