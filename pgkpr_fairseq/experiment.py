@@ -181,6 +181,7 @@ def model_settings(system: System, args: argparse.Namespace, data_fingerprint: s
     if system.task == "pgkpr":
         settings.update(rec_weight=system.rec_weight, con_weight=system.con_weight,
                         con_temperature=args.con_temperature, con_similarity=args.con_similarity,
+                        con_counterparts=args.con_counterparts,
                         inference_keywords=args.inference_keywords,
                         keyword_threshold=args.keyword_threshold)
     return settings
@@ -224,6 +225,8 @@ def train_command(system: System, args: argparse.Namespace, data_bin: str, save_
                     "--con-weight", str(system.con_weight),
                     "--con-temperature", str(args.con_temperature),
                     "--con-similarity", args.con_similarity] + keyword_options(args)
+        if args.con_counterparts == "detached":
+            command.append("--con-detach-counterparts")
     command += architecture_options(args)
     command += ["--label-smoothing", str(args.label_smoothing),
                 "--optimizer", "adam", "--lr", str(args.lr), "--lr-scheduler", args.lr_scheduler,
@@ -640,6 +643,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tau of the contrastive loss [%(default)s]")
     losses.add_argument("--con-similarity", choices=("dot", "cosine"), default="dot",
                         help="similarity of the contrastive loss [%(default)s]")
+    losses.add_argument("--con-counterparts", choices=("trained", "detached"), default="trained",
+                        help="counterparts of the contrastive loss encoded with gradients (as eq. 3 "
+                             "reads) or without (fairseq's --con-detach-counterparts) [%(default)s]")
     losses.add_argument("--label-smoothing", type=float, default=0.1,
                         help="label smoothing of the generation loss, every system [%(default)s]")
     losses.add_argument("--inference-keywords", choices=("sample", "threshold"), default="sample",

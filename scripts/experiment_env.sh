@@ -3,9 +3,9 @@
 # set, into pgkpr-experiment options (unset ones keep pgkpr-experiment's defaults: the paper's).
 #
 #   LAYERS (both sides), ENCODER_LAYERS, DECODER_LAYERS, EMBED_DIM, FFN_DIM, HEADS, DROPOUT,
-#   REC_WEIGHT (lambda1), CON_WEIGHT (lambda2), CON_TEMPERATURE, CON_SIMILARITY, LABEL_SMOOTHING,
-#   INFERENCE_KEYWORDS, KEYWORD_THRESHOLD, LR, LR_SCHEDULER, WARMUP_UPDATES, CLIP_NORM, BATCH_SIZE,
-#   MAX_EPOCH, MAX_UPDATE, PATIENCE, TRAIN_SEED, TRAIN_ARGS, BEAM, LENPEN, GEN_MAX_LEN,
+#   REC_WEIGHT (lambda1), CON_WEIGHT (lambda2), CON_TEMPERATURE, CON_SIMILARITY, CON_COUNTERPARTS,
+#   LABEL_SMOOTHING, INFERENCE_KEYWORDS, KEYWORD_THRESHOLD, LR, LR_SCHEDULER, WARMUP_UPDATES,
+#   CLIP_NORM, BATCH_SIZE, MAX_EPOCH, MAX_UPDATE, PATIENCE, TRAIN_SEED, TRAIN_ARGS, BEAM, LENPEN, GEN_MAX_LEN,
 #   GEN_BATCH_SIZE, GENERATE_ARGS, CACHE, THREADS, NUM_WORKERS, LOG_INTERVAL
 # (TRAIN_SEED, not SEED: prepare.sh's SEED draws the Quora / COCO split.)
 
@@ -27,6 +27,7 @@ experiment_options() {
     for pair in ENCODER_LAYERS:--encoder-layers DECODER_LAYERS:--decoder-layers EMBED_DIM:--embed-dim \
             FFN_DIM:--ffn-dim HEADS:--heads DROPOUT:--dropout REC_WEIGHT:--rec-weight \
             CON_WEIGHT:--con-weight CON_TEMPERATURE:--con-temperature CON_SIMILARITY:--con-similarity \
+            CON_COUNTERPARTS:--con-counterparts \
             LABEL_SMOOTHING:--label-smoothing INFERENCE_KEYWORDS:--inference-keywords \
             KEYWORD_THRESHOLD:--keyword-threshold LR:--lr LR_SCHEDULER:--lr-scheduler \
             WARMUP_UPDATES:--warmup-updates CLIP_NORM:--clip-norm BATCH_SIZE:--batch-size \

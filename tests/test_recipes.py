@@ -199,3 +199,16 @@ def test_model_folder_depends_on_settings_not_on_the_row_name():
     arguments.batch_size = 128
     assert experiment.model_folder_name(pgkpr, experiment.model_settings(pgkpr, arguments, "d2")) \
         != names[experiment.PGKPR]
+
+
+def test_detached_counterparts_reach_fairseq_and_the_cache_key():
+    pgkpr = experiment.make_systems(1.0, 0.1)[experiment.PGKPR]
+    folders, commands = {}, {}
+    for choice in ("trained", "detached"):
+        arguments = experiment.build_parser().parse_args(["work", "--con-counterparts", choice])
+        folders[choice] = experiment.model_folder_name(
+            pgkpr, experiment.model_settings(pgkpr, arguments, "d1"))
+        commands[choice] = experiment.train_command(pgkpr, arguments, "bin", "save")
+    assert folders["trained"] != folders["detached"]
+    assert "--con-detach-counterparts" in commands["detached"]
+    assert "--con-detach-counterparts" not in commands["trained"]
