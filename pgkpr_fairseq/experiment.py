@@ -31,8 +31,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from .scoring import (COPY_SOURCE_NAME, ScoringInputError, format_table, read_sources_and_references,
+from .scoring import (COPY_SOURCE_NAME, format_table, read_sources_and_references,
                       score_system, write_json)
+from .textio import InputError
 
 TRANSFORMER = "Transformer"
 PGKPR = "PGKPR"
@@ -734,7 +735,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             progress(f"[{position}/{len(chosen)}] {system.name}")
             try:
                 results[system.name] = experiment.run_row(system)
-            except (ExperimentError, ScoringInputError) as error:
+            except (ExperimentError, InputError) as error:
                 failures.append(system.name)
                 progress(f"pgkpr-experiment: {error}")
         sources, _ = read_sources_and_references(inputs.source_path(), inputs.reference_paths())
@@ -746,7 +747,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         progress(f"report written to {args.output}")
         if failures:
             sys.exit(f"pgkpr-experiment: error: failed rows: {', '.join(failures)} (logs above)")
-    except (ExperimentError, ScoringInputError) as error:
+    except (ExperimentError, InputError) as error:
         sys.exit(f"pgkpr-experiment: error: {error}")
 
 

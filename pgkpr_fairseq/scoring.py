@@ -24,7 +24,6 @@ lowercased. Hypotheses are scored against the raw references: a generated ``<unk
 """
 import argparse
 import json
-import os
 import re
 import sys
 import warnings
@@ -38,6 +37,8 @@ with warnings.catch_warnings():
     # py-rouge imports pkg_resources, whose deprecation warning says nothing about the scores.
     warnings.simplefilter("ignore")
     from rouge import Rouge
+
+from .textio import InputError, at, atomic_output, check_not_empty, check_same_line_count, read_lines
 
 BLEU_WEIGHTS = {
     "bleu1": (1.0, 0.0, 0.0, 0.0),
@@ -64,10 +65,6 @@ COLUMNS = (
 COPY_SOURCE_NAME = "Copy source"
 FAIRSEQ_HYPOTHESIS = re.compile(r"H-(\d+)\t")
 FAIRSEQ_HYPOTHESIS_LINE = re.compile(r"H-(\d+)\t[^\t]*\t(.*)")
-
-
-class ScoringInputError(Exception):
-    """An input file that cannot be scored; the message names the file (and line)."""
 
 
 class OfflineRouge(Rouge):
@@ -157,24 +154,11 @@ def score(hypotheses: Sequence[str], sources: Sequence[str],
     return {key: metrics[key] for key, _ in COLUMNS}
 
 
-def read_lines(path: str) -> List[str]:
-    """Read a UTF-8 text file as a list of lines (split on newlines only, line ends dropped)."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as error:
-        raise ScoringInputError(f"cannot read {path}: {error.strerror}") from None
-    if not data:
-        raise ScoringInputError(f"{path} is empty")
-    raw_lines = data.split(b"\n")
-    if raw_lines[-1] == b"":
-        raw_lines.pop()
-    lines = []
-    for number, raw_line in enumerate(raw_lines, 1):
-        try:
-            lines.append(raw_line.decode("utf-8").rstrip("\r"))
-        except UnicodeDecodeError:
-            raise ScoringInputError(f"{path}, line {number}: invalid UTF-8") from None
+def read_scored_lines(path: str) -> List[str]:
+    """The lines of a file to score; empty lines are kept (a system may generate nothing for a
+    source), an empty file is refused."""
+    lines = read_lines(path, allow_empty_lines=True)
+    check_not_empty(path, lines)
     return lines
 
 
@@ -195,20 +179,18 @@ def parse_fairseq_generate(lines: Sequence[str], path: str) -> List[str]:
             continue
         match = FAIRSEQ_HYPOTHESIS_LINE.fullmatch(line)
         if match is None:
-            raise ScoringInputError(
-                f"{path}, line {number}: malformed H- line (expected H-<id><TAB><score><TAB><text>)")
+            raise at(path, number, "malformed H- line (expected H-<id><TAB><score><TAB><text>)")
         sentence_id = int(match.group(1))
         if sentence_id in hypotheses_by_id:
-            raise ScoringInputError(
-                f"{path}, line {number}: duplicate hypothesis id {sentence_id} (generate with --nbest 1)")
+            raise at(path, number, f"duplicate hypothesis id {sentence_id} (generate with --nbest 1)")
         hypotheses_by_id[sentence_id] = match.group(2)
     if not hypotheses_by_id:
-        raise ScoringInputError(f"{path}: no H-<id> lines of fairseq-generate output")
+        raise at(path, None, "no H-<id> lines of fairseq-generate output")
     missing_ids = sorted(set(range(max(hypotheses_by_id) + 1)) - set(hypotheses_by_id))
     if missing_ids:
         shown = ", ".join(str(sentence_id) for sentence_id in missing_ids[:5])
         more = f" and {len(missing_ids) - 5} more" if len(missing_ids) > 5 else ""
-        raise ScoringInputError(f"{path}: hypothesis ids missing: {shown}{more}")
+        raise at(path, None, f"hypothesis ids missing: {shown}{more}")
     return [hypotheses_by_id[sentence_id] for sentence_id in range(len(hypotheses_by_id))]
 
 
@@ -218,26 +200,19 @@ def read_hypotheses(path: str, file_format: str = "auto") -> List[str]:
     ``file_format`` is "fairseq", "plain" or "auto" (fairseq-generate output if the file
     has ``H-<id>\\t`` lines, else plain).
     """
-    lines = read_lines(path)
+    lines = read_scored_lines(path)
     if file_format == "fairseq" or (file_format == "auto" and is_fairseq_generate_output(lines)):
         return parse_fairseq_generate(lines, path)
     return lines
 
 
-def check_line_counts(expected_count: int, expected_from: str, lines: Sequence[str], path: str):
-    """Stop with a message naming ``path`` unless it has as many lines as ``expected_from``."""
-    if len(lines) != expected_count:
-        raise ScoringInputError(
-            f"{path} has {len(lines)} lines but {expected_from} has {expected_count}")
-
-
 def read_sources_and_references(source_path: str, reference_paths: Sequence[str]):
     """Read the source file and the reference files, checking they have the same line count."""
-    sources = read_lines(source_path)
+    sources = read_scored_lines(source_path)
     references = []
     for path in reference_paths:
-        reference_lines = read_lines(path)
-        check_line_counts(len(sources), source_path, reference_lines, path)
+        reference_lines = read_scored_lines(path)
+        check_same_line_count(path, len(reference_lines), source_path, len(sources))
         references.append(reference_lines)
     return sources, references
 
@@ -249,7 +224,7 @@ def score_system(hypothesis_path: Optional[str], file_format: str, sources: Sequ
         hypotheses = sources
     else:
         hypotheses = read_hypotheses(hypothesis_path, file_format)
-        check_line_counts(len(sources), source_path, hypotheses, hypothesis_path)
+        check_same_line_count(hypothesis_path, len(hypotheses), source_path, len(sources))
     return score(hypotheses, sources, references)
 
 
@@ -278,16 +253,12 @@ def write_json(path: str, content) -> None:
 
     A reader (or a cut-short run) never sees a half-written file.
     """
-    temporary_path = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(temporary_path, "w", encoding="utf-8") as handle:
+        with atomic_output(path) as handle:
             json.dump(content, handle, indent=2)
             handle.write("\n")
-        os.replace(temporary_path, path)
     except OSError as error:
-        if os.path.exists(temporary_path):
-            os.remove(temporary_path)
-        raise ScoringInputError(f"cannot write {path}: {error.strerror}") from None
+        raise at(path, None, f"cannot write ({error.strerror})") from None
 
 
 def parse_row(text: str) -> Tuple[str, str]:
@@ -396,7 +367,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             run_table(parser.parse_args(argv[1:]), parser)
         else:
             run_single(build_single_parser().parse_args(argv))
-    except ScoringInputError as error:
+    except InputError as error:
         sys.exit(f"pgkpr-score: error: {error}")
 
 

@@ -22,8 +22,8 @@ from pgkpr_fairseq.keywords.attribution import (
 from pgkpr_fairseq.keywords.classifier import load_classifier
 from pgkpr_fairseq.keywords.examples import PairExample, build_examples, split_held_out
 from pgkpr_fairseq.keywords.plot import count_families, pos_family, sample_keyword_tags
-from pgkpr_fairseq.keywords.textio import InputError, read_lines
 from pgkpr_fairseq.keywords.train import TrainingOptions, fine_tune, save_classifier
+from pgkpr_fairseq.textio import InputError, read_lines
 
 FILLERS = "the a cat dog sat on mat red blue big small house tree run".split()
 KEYWORD = "magic"  # the tiny classifier's label depends on this word only
@@ -331,11 +331,10 @@ def test_bad_text_files(keyword_classifier, tmp_path, capsys):
     assert_refused([*score, invalid], capsys, output, f"{invalid}:3: invalid UTF-8")
     src = write_lines(tmp_path / "a.src", ["the cat", "a dog", "the mat"])
     short_tgt = write_lines(tmp_path / "a.tgt", ["the cat", "a dog"])
-    assert_refused([*score, src, "--mode", "ref", "--tgt", short_tgt], capsys, output, short_tgt, "line 3")
+    too_short = f"{short_tgt}:3: 2 lines, but {src} has 3"
+    assert_refused([*score, src, "--mode", "ref", "--tgt", short_tgt], capsys, output, too_short)
     trained = tmp_path / "trained"
-    assert_refused(
-        ["train", "--src", src, "--tgt", short_tgt, "--output", trained], capsys, trained, short_tgt, "line 3"
-    )
+    assert_refused(["train", "--src", src, "--tgt", short_tgt, "--output", trained], capsys, trained, too_short)
 
 
 def test_bad_probability_files(tmp_path, capsys):
@@ -346,7 +345,7 @@ def test_bad_probability_files(tmp_path, capsys):
     wrong_count = write_lines(tmp_path / "count.prob", ["0.1 0.2 0.3", "0.5 0.5 0.5"])
     assert_refused([*plot, wrong_count], capsys, png, f"{wrong_count}:2: 3 values for the 2 words of {src}:2")
     too_few_lines = write_lines(tmp_path / "lines.prob", ["0.1 0.2 0.3"])
-    assert_refused([*plot, too_few_lines], capsys, png, too_few_lines, "line 2")
+    assert_refused([*plot, too_few_lines], capsys, png, f"{too_few_lines}:2: 1 lines, but {src} has 2")
     out_of_range = write_lines(tmp_path / "range.prob", ["0.1 1.5 0.3", "0.5 0.5"])
     assert_refused([*plot, out_of_range], capsys, png, f"{out_of_range}:1: bad value")
     shard = write_lines(tmp_path / "shard0", ["0.1 0.2 0.3"])

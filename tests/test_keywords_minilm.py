@@ -2,7 +2,7 @@
 import pytest
 
 from pgkpr_fairseq.keywords import cli
-from pgkpr_fairseq.keywords.textio import read_lines
+from pgkpr_fairseq.textio import read_lines
 
 PAIRS = [
     ("what are good workouts to lose belly fat ?", "what is the best way to lose belly fat ?"),

@@ -11,7 +11,7 @@ from pgkpr_fairseq.perturb import NOK, SEP, pos_token
 from pgkpr_fairseq.preprocessing import distinct, subwords
 from pgkpr_fairseq.preprocessing.binarize import binarize
 from pgkpr_fairseq.preprocessing.cli import main
-from pgkpr_fairseq.preprocessing.errors import PreparationError
+from pgkpr_fairseq.textio import InputError
 
 TAGS = ("DT", "IN", "JJ", "MD", "NN", "PRP", "VB", "WP", "WRB", ".")
 SPLITS = {
@@ -138,7 +138,7 @@ BAD_INPUTS = {
     "probabilities miss a line": ("train.kwprob", drop_last_line, "train.kwprob:3: 2 lines, but {text}/train.src has 3"),
     "POS misses a line": ("valid.pos.tgt", lambda p: p.write_text(""), "valid.pos.tgt: no lines"),
     "POS line too short": ("train.pos.src", lambda p: replace_line(p, 2, b"WP VB DT JJ"),
-                           "train.pos.src:2: 4 values for the 5 words of line 2 of {text}/train.src"),
+                           "train.pos.src:2: 4 values for the 5 words of {text}/train.src:2"),
     "probability line too long": ("test.kwprob", lambda p: replace_line(p, 1, b"0.1 0.2 0.3 0.4"),
                                   "test.kwprob:1: 4 values for the 3 words"),
     "empty line": ("train.src", lambda p: replace_line(p, 2, b"  "), "train.src:2: empty line"),
@@ -160,7 +160,7 @@ def test_bad_input_names_file_and_line_and_leaves_nothing(tmp_path, case):
     name, corrupt, message = BAD_INPUTS[case]
     textdir = write_text(tmp_path / "text")
     corrupt(textdir / name)
-    with pytest.raises(PreparationError) as error:
+    with pytest.raises(InputError) as error:
         binarize(str(textdir), str(tmp_path / "bin"), ["train", "valid", "test"], tags=TAGS,
                  prob_streams=["kwprob", "kwprob_ref"])
     assert str(error.value).startswith(str(textdir / name))
@@ -173,10 +173,10 @@ def test_failed_overwrite_keeps_the_old_data_bin(tmp_path):
     dest = tmp_path / "bin"
     binarize(str(textdir), str(dest), ["train"], tags=TAGS)
     before = sorted(os.listdir(dest))
-    with pytest.raises(PreparationError, match="already exists"):
+    with pytest.raises(InputError, match="already exists"):
         binarize(str(textdir), str(dest), ["train"], tags=TAGS)
     replace_line(textdir / "train.kwprob", 1, b"2 0 0 0 0")
-    with pytest.raises(PreparationError, match="train.kwprob:1"):
+    with pytest.raises(InputError, match="train.kwprob:1"):
         binarize(str(textdir), str(dest), ["train"], tags=TAGS, overwrite=True)
     assert sorted(os.listdir(dest)) == before and sorted(os.listdir(tmp_path)) == ["bin", "text"]
 
@@ -207,5 +207,5 @@ def test_distinct_sentences_are_scored_once_and_spread(tmp_path):
     assert (textdir / "test.kwprob").read_text() == "0.5\n"
     assert distinct.write_distinct(str(textdir), ["train"], str(textdir / "stage1.ref"), with_targets=True) == 3
     (textdir / "test.src").write_text("d\n")
-    with pytest.raises(PreparationError, match=r"test.src:1: sentence not in .*stage1.self.src"):
+    with pytest.raises(InputError, match=r"test.src:1: sentence not in .*stage1.self.src"):
         distinct.spread_probabilities(str(textdir), ["test"], prefix, prefix + ".kwprob", "kwprob")

@@ -4,7 +4,7 @@ import spacy
 
 from pgkpr_fairseq.preprocessing import pos
 from pgkpr_fairseq.preprocessing.cli import main
-from pgkpr_fairseq.preprocessing.errors import PreparationError
+from pgkpr_fairseq.textio import InputError
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +36,9 @@ def test_two_processes_give_the_same_tags(nlp):
 
 def test_pipeline_without_tagger_is_refused(tmp_path):
     spacy.blank("en").to_disk(tmp_path / "blank")
-    with pytest.raises(PreparationError, match=r"blank' has no tagger"):
+    with pytest.raises(InputError, match=r"blank' has no tagger"):
         pos.load_tagger(str(tmp_path / "blank"))
-    with pytest.raises(PreparationError, match=r"'no_such_pipeline' cannot be loaded"):
+    with pytest.raises(InputError, match=r"'no_such_pipeline' cannot be loaded"):
         pos.load_tagger("no_such_pipeline")
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from pgkpr_fairseq.preprocessing import raw
 from pgkpr_fairseq.preprocessing.cli import main
-from pgkpr_fairseq.preprocessing.errors import PreparationError
 from pgkpr_fairseq.preprocessing.tokenize import SentenceTokenizer
+from pgkpr_fairseq.textio import InputError
 
 QUORA_HEADER = ["id", "qid1", "qid2", "question1", "question2", "is_duplicate"]
 
@@ -73,17 +73,17 @@ def test_quora_smaller_train_split_is_a_prefix(tmp_path):
 
 def test_quora_too_few_pairs(tmp_path):
     path = write_quora(tmp_path / "train.csv", quora_rows(30), ",")
-    with pytest.raises(PreparationError, match=r"only 20 duplicate pairs, but the splits ask for 21"):
+    with pytest.raises(InputError, match=r"only 20 duplicate pairs, but the splits ask for 21"):
         raw.prepare_quora(path, str(tmp_path), raw.split_sizes(13, 3, 5), 1, SentenceTokenizer())
 
 
 def test_quora_bad_label_and_missing_column(tmp_path):
     rows = quora_rows(5)
     rows[3][5] = "yes"
-    with pytest.raises(PreparationError, match=r"train.csv:5: is_duplicate is 'yes'"):
+    with pytest.raises(InputError, match=r"train.csv:5: is_duplicate is 'yes'"):
         raw.read_quora_duplicates(write_quora(tmp_path / "train.csv", rows, ","))
     (tmp_path / "bad.csv").write_text("id,question1\n1,hello\n", encoding="utf-8")
-    with pytest.raises(PreparationError, match=r"bad.csv:1: no column question2, is_duplicate"):
+    with pytest.raises(InputError, match=r"bad.csv:1: no column question2, is_duplicate"):
         raw.read_quora_duplicates(str(tmp_path / "bad.csv"))
 
 
@@ -127,9 +127,9 @@ def test_coco_pairs_by_image_and_test_references(tmp_path):
 def test_coco_sizes_must_be_whole_images(tmp_path):
     path = tmp_path / "captions.json"
     path.write_text(json.dumps({"annotations": coco_annotations(16, 5)}), encoding="utf-8")
-    with pytest.raises(PreparationError, match="not a multiple of 4"):
+    with pytest.raises(InputError, match="not a multiple of 4"):
         raw.prepare_coco([str(path)], str(tmp_path), raw.split_sizes(10, 4, 4), 1, SentenceTokenizer())
-    with pytest.raises(PreparationError, match="only 12 images with at least 5 captions"):
+    with pytest.raises(InputError, match="only 12 images with at least 5 captions"):
         raw.prepare_coco([str(path)], str(tmp_path), raw.split_sizes(40, 4, 8), 1, SentenceTokenizer())
 
 

@@ -19,17 +19,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..textio import InputError, atomic_output, check_same_line_count, read_lines
 from .classifier import PARAPHRASE_LABEL, max_pieces
-from .textio import (
-    InputError,
-    atomic_output,
-    check_same_line_count,
-    check_word_aligned,
-    format_probabilities,
-    parse_probability,
-    read_lines,
-    split_words,
-)
+from .textio import check_word_aligned, format_probabilities, parse_probability, split_words
 
 # Word scores whose spread is below this share of their largest value count as all equal.
 TIE_TOLERANCE = 1e-6
@@ -226,7 +218,7 @@ def score_file(
     partners = None
     if partners_path is not None:
         partners = read_lines(partners_path)
-        check_same_line_count(sources_path, len(sources), partners_path, len(partners))
+        check_same_line_count(partners_path, len(partners), sources_path, len(sources))
     selected = range(len(sources))[:limit]
     if shard is not None:
         part = shard_range(len(selected), *shard)

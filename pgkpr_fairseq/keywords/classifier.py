@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from .textio import InputError
+from ..textio import InputError
 
 # Pretrained weights are never downloaded here: only local folders are read.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

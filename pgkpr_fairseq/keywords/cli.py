@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .textio import InputError
+from ..textio import InputError
 
 PROGRAM = "pgkpr-keywords"
 
@@ -160,7 +160,8 @@ def run_merge(args) -> None:
 def run_plot(args) -> None:
     """`pgkpr-keywords plot`."""
     from .plot import FAMILY_NAMES, count_families, sample_keyword_tags, save_bar_chart
-    from .textio import check_word_aligned, parse_probability, read_lines
+    from ..textio import read_lines
+    from .textio import check_word_aligned, parse_probability
 
     sentences = read_lines(args.src)[: args.limit]
     tags = check_word_aligned(args.pos, read_lines(args.pos)[: args.limit], args.src, sentences)

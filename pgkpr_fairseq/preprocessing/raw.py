@@ -14,8 +14,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
-from .errors import PreparationError, at
-from .textfiles import SOURCE, TARGET, check_same_count, read_lines, text_file, write_sentences
+from ..textio import InputError, at, check_same_line_count, read_lines
+from .textfiles import SOURCE, TARGET, text_file, write_sentences
 from .tokenize import SentenceTokenizer
 
 QUORA_COLUMNS = ("question1", "question2", "is_duplicate")
@@ -28,7 +28,7 @@ Pair = Tuple[str, str]
 
 def _decode(path: str) -> str:
     """The whole file as text (UTF-8 checked, with the line of a bad byte in the error)."""
-    return "\n".join(read_lines(path))
+    return "\n".join(read_lines(path, allow_empty_lines=True))
 
 
 def _has_words(text: Optional[str]) -> bool:
@@ -85,11 +85,11 @@ def split_items(
     items: Sequence, sizes: Dict[str, int], seed: int, what: str, source: str
 ) -> Dict[str, list]:
     """Shuffle `items` with `seed` and cut consecutive splits of the given sizes, in the order of
-    `sizes`; a PreparationError if there are too few `what` in `source`."""
+    `sizes`; an InputError if there are too few `what` in `source`."""
     needed = sum(sizes.values())
     if needed > len(items):
         asked = " + ".join(f"{size} {split}" for split, size in sizes.items())
-        raise PreparationError(
+        raise InputError(
             f"{source}: only {len(items)} {what}, but the splits ask for {needed} ({asked}); "
             f"lower the split sizes"
         )
@@ -154,7 +154,7 @@ def prepare_coco(
     `reference_splits` one source line with four references (`write_references`)."""
     for split, size in sizes.items():
         if size % COCO_TARGETS_PER_IMAGE:
-            raise PreparationError(
+            raise InputError(
                 f"{split}: {size} pairs is not a multiple of {COCO_TARGETS_PER_IMAGE} "
                 f"(every image gives {COCO_TARGETS_PER_IMAGE} pairs)"
             )
@@ -174,8 +174,9 @@ def read_folder_pairs(folder: str, name: str) -> List[Pair]:
     """The aligned lines of `folder/name.src` and `folder/name.tgt`; pairs with an empty side are
     dropped (and counted on stderr)."""
     src_path, tgt_path = text_file(folder, name, SOURCE), text_file(folder, name, TARGET)
-    sources, targets = read_lines(src_path), read_lines(tgt_path)
-    check_same_count(tgt_path, len(targets), src_path, len(sources))
+    sources = read_lines(src_path, allow_empty_lines=True)
+    targets = read_lines(tgt_path, allow_empty_lines=True)
+    check_same_line_count(tgt_path, len(targets), src_path, len(sources))
     pairs = [(s, t) for s, t in zip(sources, targets) if _has_words(s) and _has_words(t)]
     if len(pairs) < len(sources):
         print(f"{src_path}: dropped {len(sources) - len(pairs)} pairs with an empty side", file=sys.stderr)

@@ -6,7 +6,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import sentencepiece
 
-from .errors import PreparationError
+from ..textio import InputError
 
 Segmented = Tuple[List[str], List[int]]  # tokens, and the index of the word each token belongs to
 
@@ -25,7 +25,7 @@ def train_sentencepiece(sentences: Sequence[Sequence[str]], model_prefix: str, v
             normalization_rule_name="identity", minloglevel=2,
         )
     except RuntimeError as err:  # e.g. a vocabulary larger than the text allows
-        raise PreparationError(f"sentencepiece training of {model_prefix}.model failed: {err}") from None
+        raise InputError(f"sentencepiece training of {model_prefix}.model failed: {err}") from None
     for suffix in (".model", ".vocab"):
         os.replace(tmp_prefix + suffix, model_prefix + suffix)
     return model_prefix + ".model"
@@ -43,7 +43,7 @@ class WordPieces:
         try:
             self.processor = sentencepiece.SentencePieceProcessor(model_file=model_path)
         except (OSError, RuntimeError) as err:
-            raise PreparationError(f"{model_path}: not a sentencepiece model ({err})") from None
+            raise InputError(f"{model_path}: not a sentencepiece model ({err})") from None
         self.cache: Dict[str, List[str]] = {}  # words repeat a lot: split each one once
 
     def pieces(self, word: str) -> List[str]:

@@ -1,0 +1,132 @@
+"""The text file I/O of every tool (stage one, preparation, scoring): strict reading, alignment checks
+and writing under a temporary name.
+
+Every problem with a user's input raises `InputError`, whose message names the file (and the line
+where there is one), so that each command line prints it as one line instead of a traceback.
+"""
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence
+
+
+class InputError(Exception):
+    """Input a tool cannot use (a file, a folder, an option); the message names it."""
+
+
+def at(path, line: Optional[int], message: str) -> InputError:
+    """An InputError located in `path`, at 1-based `line` if given: "path:line: message" or "path: message"."""
+    where = path if line is None else f"{path}:{line}"
+    return InputError(f"{where}: {message}")
+
+
+def unix_line_ends(text: str) -> str:
+    """`text` with every line end as \\n.
+
+    \\n, \\r\\n and a lone \\r each end a line, as in Python's text mode (and so fairseq's binarizer),
+    so line numbers agree with the rest of the pipeline; other Unicode line breaks stay inside a line.
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def split_text_lines(text: str) -> List[str]:
+    """The lines of `text`, without their line ends (see `unix_line_ends`)."""
+    lines = unix_line_ends(text).split("\n")
+    if lines[-1] == "":  # the final line end closes the last line; it does not open a new one
+        lines.pop()
+    return lines
+
+
+def decode_utf8(path, data: bytes) -> str:
+    """`data` as UTF-8 text; an InputError naming the line of the first invalid byte otherwise."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = unix_line_ends(data[: error.start].decode("utf-8")).count("\n") + 1
+        raise at(path, line, f"invalid UTF-8 at byte offset {error.start} ({error.reason})") from None
+
+
+def check_no_empty_lines(path, lines: Sequence[str]) -> None:
+    """A line without words would misalign every per-word file built from it."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            raise at(path, number, "empty line")
+
+
+def read_lines(path, allow_empty_lines: bool = False) -> List[str]:
+    """The lines of a UTF-8 text file (see `split_text_lines`); refuses invalid UTF-8 and, unless
+    `allow_empty_lines`, lines that are empty or only white space."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise at(path, None, "no such file") from None
+    except OSError as error:
+        raise at(path, None, f"cannot read ({error.strerror})") from None
+    lines = split_text_lines(decode_utf8(path, data))
+    if not allow_empty_lines:
+        check_no_empty_lines(path, lines)
+    return lines
+
+
+def check_not_empty(path, lines: Sequence) -> None:
+    """A step that needs at least one line says so, instead of producing nothing."""
+    if not lines:
+        raise at(path, None, "no lines")
+
+
+def check_same_line_count(path, count: int, reference_path, reference_count: int) -> None:
+    """Line-aligned files must have as many lines as their reference; the error names the first line
+    that has no counterpart."""
+    if count != reference_count:
+        raise at(
+            path,
+            min(count, reference_count) + 1,
+            f"{count} lines, but {reference_path} has {reference_count}: "
+            f"this line has no counterpart in the shorter file",
+        )
+
+
+def check_words_per_line(
+    path, rows: Sequence[Sequence], sentences_path, sentences: Sequence[Sequence[str]], sentences_first_line: int = 1
+) -> None:
+    """One value per word: row i of `path` must be as long as sentence i of `sentences_path`.
+
+    `sentences_first_line` is the line number of sentences[0] in its file (when they are a range of it).
+    """
+    check_same_line_count(path, len(rows), sentences_path, len(sentences))
+    for offset, (row, words) in enumerate(zip(rows, sentences)):
+        if len(row) != len(words):
+            raise at(
+                path,
+                offset + 1,
+                f"{len(row)} values for the {len(words)} words of {sentences_path}:{sentences_first_line + offset}",
+            )
+
+
+def temporary_sibling(path: Path, tag: str) -> Path:
+    """A name next to `path` (same file system, so the final rename is atomic) that is clearly not it."""
+    return path.with_name(f".{path.name}.{tag}-{os.getpid()}")
+
+
+@contextmanager
+def atomic_output(path, mode: str = "w"):
+    """Open a temporary sibling of `path` for writing; rename it to `path` only if the block succeeds,
+    so a failure never leaves a partial file nor replaces an old one."""
+    path = Path(path)
+    temporary = temporary_sibling(path, "tmp")
+    text_options = {} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}
+    try:
+        with open(temporary, mode, **text_options) as handle:
+            yield handle
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_lines(path, lines: Iterable[str]) -> None:
+    """Write each of `lines` as one line of `path`, atomically, creating its folder (a step's output
+    may be the first file of a new folder)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as handle:
+        for line in lines:
+            handle.write(line + "\n")
