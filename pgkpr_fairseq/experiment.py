@@ -33,7 +33,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 from .scoring import (COPY_SOURCE_NAME, format_table, read_sources_and_references,
                       score_system, write_json)
-from .textio import InputError
+from .textio import InputError, atomic_output
 
 TRANSFORMER = "Transformer"
 PGKPR = "PGKPR"
@@ -385,14 +385,6 @@ def read_json(path: str) -> Optional[dict]:
         return json.load(handle)
 
 
-def write_text(path: str, text: str) -> None:
-    """Write a text file under a temporary name, then rename it."""
-    temporary_path = f"{path}.{os.getpid()}.tmp"
-    with open(temporary_path, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary_path, path)
-
-
 class Experiment:
     """The cache layout and the steps of every row (see the module docstring)."""
 
@@ -465,11 +457,9 @@ class Experiment:
             checkpoint = os.path.join(self.model_folder(system), "checkpoints", "checkpoint_best.pt")
             command = generate_command(system, self.args, self.inputs.data_bin, checkpoint)
             progress(f"== {system.name}: generating (log: {log_path})")
-            temporary_path = f"{output_path}.{os.getpid()}.tmp"
             started = time.monotonic()
-            try:
-                with open(temporary_path, "w", encoding="utf-8") as output, \
-                        open(log_path, "w", encoding="utf-8") as log:
+            with atomic_output(output_path) as output:  # generate.out only once complete
+                with open(log_path, "w", encoding="utf-8") as log:
                     log.write(f"$ {shlex.join(command)}\n")
                     log.flush()
                     returncode = subprocess.call(command, stdout=output, stderr=log,
@@ -480,10 +470,6 @@ class Experiment:
                         f"{tail(log_path)}full log: {log_path}")
                 with open(log_path, "a", encoding="utf-8") as log:
                     log.write(f"== wall seconds {time.monotonic() - started:.1f}\n")
-                os.replace(temporary_path, output_path)
-            finally:
-                if os.path.exists(temporary_path):
-                    os.remove(temporary_path)
         with open(log_path, encoding="utf-8") as handle:
             log_text = handle.read()
         record = parse_generate_log(log_text, log_path)
@@ -743,7 +729,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         report = format_report(results, pending, len(sources),
                                shlex.join(["pgkpr-experiment"] + argv))
         print(report, end="")
-        write_text(args.output, report)
+        with atomic_output(args.output) as handle:
+            handle.write(report)
         progress(f"report written to {args.output}")
         if failures:
             sys.exit(f"pgkpr-experiment: error: failed rows: {', '.join(failures)} (logs above)")
