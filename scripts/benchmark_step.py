@@ -29,6 +29,8 @@ USER_DIR = os.path.dirname(pgkpr_fairseq.__file__)
 SYSTEMS = {
     "transformer": "--task translation --arch transformer --criterion label_smoothed_cross_entropy",
     "pgkpr": "--task pgkpr --arch pgkpr_transformer --criterion pgkpr --rec-weight 1 --con-weight 0.1",
+    "pgkpr-detached": "--task pgkpr --arch pgkpr_transformer --criterion pgkpr --rec-weight 1 "
+                      "--con-weight 0.1 --con-detach-counterparts",
     "pgkpr-rec": "--task pgkpr --arch pgkpr_transformer --criterion pgkpr --rec-weight 1 --con-weight 0",
     "pgkpr-con": "--task pgkpr --arch pgkpr_transformer --criterion pgkpr --rec-weight 0 --con-weight 0.1",
     "pgkpr-plain": "--task pgkpr --arch pgkpr_transformer --criterion pgkpr --rec-weight 0 --con-weight 0",
