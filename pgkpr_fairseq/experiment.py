@@ -685,6 +685,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def resolve_device(args: argparse.Namespace) -> None:
+    """--cpu unless given: the CPU when no GPU is visible."""
+    if args.cpu is None:
+        import torch  # here, not at start-up: the runner itself needs no torch
+        args.cpu = not torch.cuda.is_available()
+
+
 def resolve_paths(args: argparse.Namespace) -> Inputs:
     args.work = os.path.abspath(args.work)
     if not os.path.isdir(args.work):
@@ -703,9 +710,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         inputs = resolve_paths(args)
-        if args.cpu is None:
-            import torch
-            args.cpu = not torch.cuda.is_available()
+        resolve_device(args)
         systems = make_systems(args.rec_weight, args.con_weight)
         chosen = [systems[name] for name in SYSTEM_NAMES if name in args.systems]
         inputs.check([] if args.table_only else chosen)

@@ -38,7 +38,7 @@ def main() -> None:
     options = experiment.build_parser().parse_args(
         [arg for arg in args.experiment_args if arg != "--"])
     inputs = experiment.resolve_paths(options)
-    options.cpu = True if options.cpu is None else options.cpu
+    experiment.resolve_device(options)
     runner = experiment.Experiment(options, inputs)
     systems = experiment.make_systems(options.rec_weight, options.con_weight)
     rows = [systems[name.strip()] for name in args.rows.split(",")]

@@ -25,15 +25,15 @@ import pgkpr_fairseq
 
 USER_DIR = os.path.dirname(pgkpr_fairseq.__file__)
 
+PGKPR = "--task pgkpr --arch pgkpr_transformer --criterion pgkpr"
 # name -> fairseq options of that system (the sizes come from the command line)
 SYSTEMS = {
     "transformer": "--task translation --arch transformer --criterion label_smoothed_cross_entropy",
-    "pgkpr": "--task pgkpr --arch pgkpr_transformer --criterion pgkpr --rec-weight 1 --con-weight 0.1",
-    "pgkpr-detached": "--task pgkpr --arch pgkpr_transformer --criterion pgkpr --rec-weight 1 "
-                      "--con-weight 0.1 --con-detach-counterparts",
-    "pgkpr-rec": "--task pgkpr --arch pgkpr_transformer --criterion pgkpr --rec-weight 1 --con-weight 0",
-    "pgkpr-con": "--task pgkpr --arch pgkpr_transformer --criterion pgkpr --rec-weight 0 --con-weight 0.1",
-    "pgkpr-plain": "--task pgkpr --arch pgkpr_transformer --criterion pgkpr --rec-weight 0 --con-weight 0",
+    "pgkpr": f"{PGKPR} --rec-weight 1 --con-weight 0.1",
+    "pgkpr-detached": f"{PGKPR} --rec-weight 1 --con-weight 0.1 --con-detach-counterparts",
+    "pgkpr-rec": f"{PGKPR} --rec-weight 1 --con-weight 0",
+    "pgkpr-con": f"{PGKPR} --rec-weight 0 --con-weight 0.1",
+    "pgkpr-plain": f"{PGKPR} --rec-weight 0 --con-weight 0",
 }
 
 
@@ -54,7 +54,6 @@ class Trainee:
         self.cfg = cfg
         self.epoch = 0
         self.batches = iter(())
-        self.updates = 0
 
     def next_batch(self):
         sample = next(self.batches, None)
@@ -76,7 +75,6 @@ class Trainee:
         loss, _, logging_output = self.criterion(self.model, sample)
         loss.backward()
         self.optimizer.step()
-        self.updates += 1
         return int(logging_output["ntokens"])
 
 
