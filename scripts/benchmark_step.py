@@ -1,50 +1,39 @@
 #!/usr/bin/env python
-"""Time one training update of PGKPR against the Transformer's, interleaved in one process.
+"""Time one training update of PGKPR (and its ablations) against the Transformer's, interleaved.
 
-Both systems are built by fairseq from the same data-bin with the same sizes (as pgkpr-experiment
-trains them): fairseq's `transformer` with label-smoothed cross-entropy on the plain source, and
-`pgkpr_transformer` with the `pgkpr` criterion on TS_s. Each run times --updates consecutive updates
-of every system in turn (data loading and the keyword draw, forward, backward, Adam step), so a
-noisy neighbour slows all systems alike; the report gives, per system, the median over --runs of the
-seconds per update and target words per second, and each system's time per update as a ratio to the
-Transformer's (also per run, then the median).
+Takes pgkpr-experiment's command line and builds every row from the very fairseq-train command that
+pgkpr-experiment runs for it (same data-bin, sizes, losses and batch size), in one process. Each run
+times --updates consecutive updates of every row in turn (data loading and the keyword draw, forward,
+backward, Adam step), so a noisy neighbour slows all rows alike; the report gives, per row, the
+median over --runs of the seconds per update and target words per second, and each row's time per
+update as a ratio to the first row's (per run, then the median).
 
-  python scripts/benchmark_step.py DATA_BIN [--systems transformer,pgkpr,pgkpr-rec,...]
+  python scripts/benchmark_step.py --rows "Transformer,PGKPR,PGKPR w/o L_con" --detached \
+      -- WORK [pgkpr-experiment options]
 """
 import argparse
 import os
-import shlex
 import statistics
+import tempfile
 import time
 
 import torch
-from fairseq import options, tasks
+from fairseq import options as fairseq_options
+from fairseq import tasks
 from fairseq.dataclass.utils import convert_namespace_to_omegaconf
 
-import pgkpr_fairseq
+from pgkpr_fairseq import experiment
 
-USER_DIR = os.path.dirname(pgkpr_fairseq.__file__)
-
-PGKPR = "--task pgkpr --arch pgkpr_transformer --criterion pgkpr"
-# name -> fairseq options of that system (the sizes come from the command line)
-SYSTEMS = {
-    "transformer": "--task translation --arch transformer --criterion label_smoothed_cross_entropy",
-    "pgkpr": f"{PGKPR} --rec-weight 1 --con-weight 0.1",
-    "pgkpr-detached": f"{PGKPR} --rec-weight 1 --con-weight 0.1 --con-detach-counterparts",
-    "pgkpr-rec": f"{PGKPR} --rec-weight 1 --con-weight 0",
-    "pgkpr-con": f"{PGKPR} --rec-weight 0 --con-weight 0.1",
-    "pgkpr-plain": f"{PGKPR} --rec-weight 0 --con-weight 0",
-}
+DETACHED = "PGKPR, detached counterparts"
 
 
 class Trainee:
-    """One system: its task, model, criterion, Adam, and an endless stream of training batches."""
+    """One row: its task, model, criterion, Adam, and an endless stream of training batches."""
 
-    def __init__(self, name: str, data_bin: str, common: str, extra: str):
-        parser = options.get_training_parser()
-        argv = [data_bin, "--user-dir", USER_DIR, "-s", "src", "-t", "tgt", "--cpu",
-                *shlex.split(SYSTEMS[name]), *shlex.split(common), *shlex.split(extra)]
-        cfg = convert_namespace_to_omegaconf(options.parse_args_and_arch(parser, argv))
+    def __init__(self, name: str, train_command):
+        parser = fairseq_options.get_training_parser()
+        cfg = convert_namespace_to_omegaconf(
+            fairseq_options.parse_args_and_arch(parser, train_command[1:]))
         self.name = name
         self.task = tasks.setup_task(cfg.task)
         self.task.load_dataset(cfg.dataset.train_subset)
@@ -78,38 +67,47 @@ class Trainee:
         return int(logging_output["ntokens"])
 
 
+def build_trainees(row_names, detached: bool, experiment_args, save_dir: str):
+    options = experiment.build_parser().parse_args(experiment_args)
+    inputs = experiment.resolve_paths(options)
+    experiment.resolve_device(options)
+    systems = experiment.make_systems(options.rec_weight, options.con_weight)
+    trained = [name for name, system in systems.items() if system.task is not None]
+    for name in row_names:
+        if name not in trained:
+            raise SystemExit(f"--rows: {name!r} is not a trained row (from: {', '.join(trained)})")
+    rows = [(name, systems[name], options) for name in row_names]
+    if detached:
+        rows.append((DETACHED, systems[experiment.PGKPR],
+                     argparse.Namespace(**{**vars(options), "con_counterparts": "detached"})))
+    return [Trainee(name, experiment.train_command(system, row_options, inputs.data_bin, save_dir))
+            for name, system, row_options in rows]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_bin", help="a PGKPR data-bin (preprocess/prepare.sh)")
-    parser.add_argument("--systems", default="transformer,pgkpr",
-                        help="comma-separated, the first is the baseline of the ratios, from "
-                             + ", ".join(SYSTEMS) + " [%(default)s]")
-    parser.add_argument("--model-args", default="--encoder-layers 3 --decoder-layers 3 "
-                        "--encoder-embed-dim 256 --decoder-embed-dim 256 --encoder-ffn-embed-dim 1024 "
-                        "--decoder-ffn-embed-dim 1024 --encoder-attention-heads 4 "
-                        "--decoder-attention-heads 4 --share-all-embeddings --dropout 0.1",
-                        help="fairseq options of every system [the benchmark's small model]")
-    parser.add_argument("--train-args", default="--batch-size 128 --lr 5e-4 --label-smoothing 0.1 "
-                        "--seed 1 --optimizer adam",
-                        help="further fairseq options of every system [%(default)s]")
-    parser.add_argument("--pgkpr-args", default="",
-                        help="further options of the pgkpr systems only, e.g. '--con-similarity cosine'")
+    parser.add_argument("--rows", default=f"{experiment.TRANSFORMER},{experiment.PGKPR}",
+                        help="comma-separated trained rows, the first is the baseline [%(default)s]")
+    parser.add_argument("--detached", action="store_true",
+                        help="add PGKPR with --con-counterparts detached")
     parser.add_argument("--updates", type=int, default=10, help="timed updates per run [%(default)s]")
     parser.add_argument("--runs", type=int, default=5, help="runs [%(default)s]")
     parser.add_argument("--warmup", type=int, default=3, help="untimed updates first [%(default)s]")
     parser.add_argument("--threads", type=int, help="torch threads [torch's default]")
+    parser.add_argument("experiment_args", nargs=argparse.REMAINDER,
+                        help="-- then pgkpr-experiment's WORK and options")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    names = [name.strip() for name in args.systems.split(",")]
-    common = f"{args.model_args} {args.train_args}"
-    trainees = [Trainee(name, args.data_bin, common,
-                        args.pgkpr_args if name.startswith("pgkpr") else "") for name in names]
+    with tempfile.TemporaryDirectory() as save_dir:  # fairseq-train's --save-dir; nothing is saved
+        trainees = build_trainees([name.strip() for name in args.rows.split(",")], args.detached,
+                                  [arg for arg in args.experiment_args if arg != "--"], save_dir)
     for trainee in trainees:
         for _ in range(args.warmup):
             trainee.update()
 
+    names = [trainee.name for trainee in trainees]
     seconds = {name: [] for name in names}
     words = {name: [] for name in names}
     for run in range(args.runs):
@@ -126,7 +124,7 @@ def main() -> None:
     baseline = names[0]
     print(f"\n{os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"load average {os.getloadavg()[0]:.2f}; {args.runs} runs of {args.updates} updates")
-    print("| system | s/update | target words/s | time per update / " + baseline + " |")
+    print(f"| row | s/update | target words/s | time per update / {baseline} |")
     print("|---|---:|---:|---:|")
     for name in names:
         ratios = [mine / base for mine, base in zip(seconds[name], seconds[baseline])]
