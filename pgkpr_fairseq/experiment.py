@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from .scoring import (COPY_SOURCE_NAME, format_table, read_sources_and_references,
+from .scoring import (COLUMNS, COPY_SOURCE_NAME, format_table, read_sources_and_references,
                       score_system, write_json)
 from .textio import InputError, atomic_output
 
@@ -481,9 +481,10 @@ class Experiment:
         """Train (or reuse), generate (or reuse) and score one system; cached in result.json."""
         folder = self.row_folder(system)
         cached = self.cached_row(system)
-        if cached is not None:
+        if cached is not None and all(key in cached["metrics"] for key, _ in COLUMNS):
             progress(f"== {system.name}: cached in {folder}")
             return cached
+        # A row scored before a metric was added is scored again from its cached generate.out.
         sources, references = read_sources_and_references(
             self.inputs.source_path(), self.inputs.reference_paths())
         result = {"system": system.name, "folder": folder}

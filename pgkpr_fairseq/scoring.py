@@ -18,6 +18,9 @@ Metrics, all x100:
   so these two show how much a system merely copies. A copy of the source gets exactly 100 only
   if every sentence has 4 tokens or more: nltk counts one unmatched 4-gram for a shorter one
   (about 99.99 on Quora).
+- Length: hypothesis tokens as a percentage of reference tokens, the reference closest in length to
+  each hypothesis as nltk's BLEU counts them; below 100, BLEU's brevity penalty
+  exp(1 - 100 / length) lowers every BLEU-n alike.
 
 Inputs are one sentence per line, already tokenized (tokens separated by spaces); everything is
 lowercased. Hypotheses are scored against the raw references: a generated ``<unk>`` matches nothing.
@@ -31,7 +34,7 @@ from typing import Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import nltk
 import sacrebleu
-from nltk.translate.bleu_score import corpus_bleu
+from nltk.translate.bleu_score import closest_ref_length, corpus_bleu
 
 with warnings.catch_warnings():
     # py-rouge imports pkg_resources, whose deprecation warning says nothing about the scores.
@@ -60,6 +63,7 @@ COLUMNS = (
     ("sacrebleu", "sacreBLEU"),
     ("self_bleu", "self-BLEU"),
     ("ibleu", "iBLEU"),
+    ("length", "Len%"),
 )
 
 COPY_SOURCE_NAME = "Copy source"
@@ -98,6 +102,14 @@ def corpus_bleu_x100(hypotheses: Sequence[List[str]], references: Sequence[List[
         return 100.0 * corpus_bleu(references, hypotheses, weights=weights)
 
 
+def length_percent(hypotheses: Sequence[List[str]], references: Sequence[List[List[str]]]) -> float:
+    """Hypothesis tokens as a percentage of the closest references' tokens (BLEU's brevity)."""
+    hypothesis_length = sum(len(hypothesis) for hypothesis in hypotheses)
+    reference_length = sum(closest_ref_length(sentence_references, len(hypothesis))
+                           for hypothesis, sentence_references in zip(hypotheses, references))
+    return 100.0 * hypothesis_length / reference_length
+
+
 def rouge_f_x100(hypotheses: Sequence[str], references: Sequence[List[str]]) -> dict:
     """py-rouge ROUGE-1, ROUGE-2 and ROUGE-L F, averaged over sentences, x100."""
     scores = OfflineRouge(metrics=["rouge-n", "rouge-l"], max_n=2).get_scores(
@@ -121,7 +133,7 @@ def score(hypotheses: Sequence[str], sources: Sequence[str],
 
     Returns:
         A dict with the keys of :data:`COLUMNS` (bleu1..bleu4, rouge1, rouge2, rougeL, sacrebleu,
-        self_bleu, ibleu), every value x100.
+        self_bleu, ibleu, length), every value x100.
     """
     if not hypotheses:
         raise ValueError("no hypotheses to score")
@@ -151,6 +163,7 @@ def score(hypotheses: Sequence[str], sources: Sequence[str],
          for set_index in range(len(references))]).score
     metrics["self_bleu"] = corpus_bleu_x100(hypothesis_tokens, source_tokens, BLEU_WEIGHTS["bleu4"])
     metrics["ibleu"] = IBLEU_ALPHA * metrics["bleu4"] - (1 - IBLEU_ALPHA) * metrics["self_bleu"]
+    metrics["length"] = length_percent(hypothesis_tokens, reference_tokens)
     return {key: metrics[key] for key, _ in COLUMNS}
 
 
@@ -244,7 +257,8 @@ def format_table(rows: Iterable[Tuple[str, Mapping[str, float]]]) -> str:
     lines = ["| System | " + " | ".join(header for _, header in COLUMNS) + " |",
              "|---|" + "---:|" * len(COLUMNS)]
     for name, metrics in rows:
-        lines.append(f"| {name} | " + " | ".join(f"{metrics[key]:.2f}" for key, _ in COLUMNS) + " |")
+        lines.append(f"| {name} | " + " | ".join(
+            "n/a" if metrics.get(key) is None else f"{metrics[key]:.2f}" for key, _ in COLUMNS) + " |")
     return "\n".join(lines)
 
 

@@ -91,6 +91,17 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
     assert modification_times(cache) == before
     assert table_rows(second.stdout) == rows
 
+    # A row scored before a metric existed is scored again from its generate.out, nothing rerun.
+    transformer_result = next(cache.glob("transformer-*/decode-plain-*/result.json"))
+    result = json.loads(transformer_result.read_text())
+    del result["metrics"]["length"]
+    transformer_result.write_text(json.dumps(result))
+    third = run_recipe("quora/run.sh", environment, *systems)
+    assert "starting training" not in third.stderr and "generating" not in third.stderr
+    assert third.stderr.count("cached in") == 3 and third.stderr.count("scoring") == 1
+    assert "length" in json.loads(transformer_result.read_text())["metrics"]
+    assert table_rows(third.stdout) == rows
+
 
 def write_coco_json(path, images):
     pairs = make_pairs(images * 3, seed=9)

@@ -1,5 +1,6 @@
 """Tests of pgkpr_fairseq.scoring (`pgkpr-score`) on small made-up sentences."""
 import json
+import math
 import subprocess
 import sys
 
@@ -71,6 +72,16 @@ def test_score_matches_nltk_and_py_rouge_called_directly():
     assert metrics["self_bleu"] == pytest.approx(self_bleu)
     assert metrics["ibleu"] == pytest.approx(0.8 * metrics["bleu4"] - 0.2 * self_bleu)
     assert 0 < metrics["bleu4"] < metrics["bleu1"] < 100
+
+
+def test_length_counts_the_closest_reference_as_bleus_brevity_penalty_does():
+    # Each hypothesis is a prefix of a reference: every n-gram matches, only brevity costs.
+    hypotheses = ["a b", "c d e f"]
+    references = [["a b c x", "c d e f g h"], ["a b c d e", "c d e f"]]
+    metrics = scoring.score(hypotheses, ["z z", "z z"], references)
+    # Closest reference lengths: 4 (of 4 and 5) for "a b", 4 (of 6 and 4) for "c d e f".
+    assert metrics["length"] == pytest.approx(100 * 6 / 8)
+    assert metrics["bleu1"] == pytest.approx(100 * math.exp(1 - 100 / metrics["length"]))
 
 
 def test_rouge_averages_sentences_and_pools_references():
@@ -147,7 +158,7 @@ def test_cli_table_has_one_row_per_system(corpus_files, tmp_path, capsys):
                   "--json", str(json_path)])
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == ("| System | B-1 | B-2 | B-3 | B-4 | R-1 | R-2 | R-L | sacreBLEU | "
-                        "self-BLEU | iBLEU |")
+                        "self-BLEU | iBLEU | Len% |")
     assert len(lines) == 4
     model = scoring.score(HYPOTHESES, SOURCES, [REFERENCES_A, REFERENCES_B])
     assert lines[2] == scoring.format_table([("Model", model)]).splitlines()[2]
