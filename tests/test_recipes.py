@@ -191,7 +191,8 @@ def test_speed_ratios_against_the_transformer():
     assert ratios == pytest.approx({"train_words_per_second": 0.625, "step_time": 1.6,
                                     "generation_speed": 0.9})
     text = experiment.format_ratios(ratios)
-    assert re.search(r"time per update: 1\.60x .*met", text)
+    assert re.search(r"time per update: 1\.60x \(target <= 2x\)", text)
+    assert "generation speed (sentences/s): 0.90x (target >= 0.8x)" in text
     assert experiment.speed_ratios({experiment.PGKPR: row(500, 1.6, 27)}) is None
 
 
