@@ -1,0 +1,56 @@
+#!/usr/bin/env python
+"""Where two systems' paraphrases differ in length: what each leaves out of the source.
+
+For systems A and B (fairseq-generate output or plain files, in source order) prints the mean
+lengths, how many outputs of A are shorter / longer than B's, how many source words are missing
+from each system's outputs (a source token counts as missing when its output does not contain it),
+and the words B leaves out most often beyond A.
+
+  python scripts/compare_outputs.py --src test.src --a A/generate.out --b B/generate.out
+"""
+import argparse
+import collections
+import statistics
+
+from pgkpr_fairseq.scoring import read_hypotheses, read_scored_lines, tokenize
+
+
+def missing_source_words(sources, outputs) -> collections.Counter:
+    missing = collections.Counter()
+    for source, output in zip(sources, outputs):
+        present = set(output)
+        missing.update(word for word in source if word not in present)
+    return missing
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--src", required=True, help="the sources, one per line")
+    parser.add_argument("--a", required=True, help="system A's outputs (the baseline)")
+    parser.add_argument("--b", required=True, help="system B's outputs")
+    parser.add_argument("--top", type=int, default=15, help="words to list [%(default)s]")
+    args = parser.parse_args()
+    outputs_a = [tokenize(line) for line in read_hypotheses(args.a)]
+    outputs_b = [tokenize(line) for line in read_hypotheses(args.b)]
+    sources = [tokenize(line) for line in read_scored_lines(args.src)]
+    if not len(sources) == len(outputs_a) == len(outputs_b):
+        raise SystemExit(f"{len(sources)} sources, {len(outputs_a)} outputs of A, "
+                         f"{len(outputs_b)} outputs of B")
+
+    print(f"sentences: {len(sources)}; mean tokens: source "
+          f"{statistics.mean(map(len, sources)):.2f}, A {statistics.mean(map(len, outputs_a)):.2f}, "
+          f"B {statistics.mean(map(len, outputs_b)):.2f}")
+    shorter = sum(len(b) < len(a) for a, b in zip(outputs_a, outputs_b))
+    longer = sum(len(b) > len(a) for a, b in zip(outputs_a, outputs_b))
+    print(f"B shorter than A: {shorter}, longer: {longer}, same length: {len(sources) - shorter - longer}")
+    missing_a = missing_source_words(sources, outputs_a)
+    missing_b = missing_source_words(sources, outputs_b)
+    print(f"source tokens missing from the output: A {sum(missing_a.values())}, "
+          f"B {sum(missing_b.values())}")
+    beyond = collections.Counter({word: missing_b[word] - missing_a[word] for word in missing_b})
+    print("missing from B more often than from A: " + ", ".join(
+        f"{word} +{count}" for word, count in beyond.most_common(args.top) if count > 0))
+
+
+if __name__ == "__main__":
+    main()
