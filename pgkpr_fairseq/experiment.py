@@ -39,6 +39,8 @@ TRANSFORMER = "Transformer"
 PGKPR = "PGKPR"
 PGKPR_REF = "PGKPR-ref"
 SOURCE_LANG, TARGET_LANG = "src", "tgt"
+# The splits fairseq-train reads (its --train-subset and --valid-subset defaults).
+TRAINING_SPLITS = ("train", "valid")
 HASH_LENGTH = 10
 USER_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -150,10 +152,16 @@ class Inputs:
         return references or [os.path.join(self.text, f"{self.test_split}.tgt")]
 
     def training_fingerprint(self) -> str:
-        """The data-bin files training reads: everything but the test split and the kwprob_ref
-        streams (which only PGKPR-ref's decoding reads)."""
-        names = [name for name in os.listdir(self.data_bin)
-                 if not name.startswith(f"{self.test_split}.") and ".kwprob_ref." not in name]
+        """The data-bin files training reads: the dictionaries and the splits fairseq-train reads
+        (TRAINING_SPLITS), without the kwprob_ref streams (only PGKPR-ref's decoding reads them).
+        Whatever split is decoded, the same data gives the same models."""
+        split_file = re.compile(rf"^(\w+)\.{SOURCE_LANG}-{TARGET_LANG}\.")
+
+        def read_by_training(name: str) -> bool:
+            match = split_file.match(name)
+            return (match is None or match.group(1) in TRAINING_SPLITS) and ".kwprob_ref." not in name
+
+        names = [name for name in os.listdir(self.data_bin) if read_by_training(name)]
         return fingerprint_files(os.path.join(self.data_bin, name) for name in names)
 
     def test_fingerprint(self, keyword_stream: Optional[str]) -> str:

@@ -213,6 +213,25 @@ def test_model_folder_depends_on_settings_not_on_the_row_name():
         != names[experiment.PGKPR]
 
 
+def test_training_fingerprint_covers_what_training_reads_whatever_split_is_decoded(tmp_path):
+    data_bin = tmp_path / "data-bin"
+    data_bin.mkdir()
+    for name in ["dict.src.txt", "dict.tgt.txt", "train.src-tgt.src.bin", "valid.src-tgt.src.bin",
+                 "test.src-tgt.src.bin", "valid.src-tgt.src.kwprob_ref.bin"]:
+        (data_bin / name).write_text(name)
+
+    def fingerprint(split):
+        return experiment.Inputs(str(data_bin), str(tmp_path / "text"), split).training_fingerprint()
+
+    before = fingerprint("test")
+    assert fingerprint("valid") == before  # scoring on val reuses the models trained for test
+    (data_bin / "test.src-tgt.src.bin").write_text("other test data")
+    (data_bin / "valid.src-tgt.src.kwprob_ref.bin").write_text("other reference scores")
+    assert fingerprint("test") == before
+    (data_bin / "valid.src-tgt.src.bin").write_text("other validation data")  # early stopping
+    assert fingerprint("test") != before
+
+
 def test_detached_counterparts_reach_fairseq_and_the_cache_key():
     pgkpr = experiment.make_systems(1.0, 0.1)[experiment.PGKPR]
     folders, commands = {}, {}
