@@ -11,8 +11,10 @@ and the words B leaves out most often beyond A.
 import argparse
 import collections
 import statistics
+import sys
 
 from pgkpr_fairseq.scoring import read_hypotheses, read_scored_lines, tokenize
+from pgkpr_fairseq.textio import InputError, check_same_line_count
 
 
 def missing_source_words(sources, outputs) -> collections.Counter:
@@ -30,12 +32,14 @@ def main() -> None:
     parser.add_argument("--b", required=True, help="system B's outputs")
     parser.add_argument("--top", type=int, default=15, help="words to list [%(default)s]")
     args = parser.parse_args()
-    outputs_a = [tokenize(line) for line in read_hypotheses(args.a)]
-    outputs_b = [tokenize(line) for line in read_hypotheses(args.b)]
-    sources = [tokenize(line) for line in read_scored_lines(args.src)]
-    if not len(sources) == len(outputs_a) == len(outputs_b):
-        raise SystemExit(f"{len(sources)} sources, {len(outputs_a)} outputs of A, "
-                         f"{len(outputs_b)} outputs of B")
+    try:
+        sources = [tokenize(line) for line in read_scored_lines(args.src)]
+        outputs_a = [tokenize(line) for line in read_hypotheses(args.a)]
+        outputs_b = [tokenize(line) for line in read_hypotheses(args.b)]
+        check_same_line_count(args.a, len(outputs_a), args.src, len(sources))
+        check_same_line_count(args.b, len(outputs_b), args.src, len(sources))
+    except InputError as error:
+        sys.exit(f"compare_outputs.py: error: {error}")
 
     print(f"sentences: {len(sources)}; mean tokens: source "
           f"{statistics.mean(map(len, sources)):.2f}, A {statistics.mean(map(len, outputs_a)):.2f}, "

@@ -19,3 +19,16 @@ def test_counts_missing_source_words_and_shorter_outputs(tmp_path):
     assert lines[1] == "B shorter than A: 1, longer: 1, same length: 0"
     assert lines[2] == "source tokens missing from the output: A 0, B 2"
     assert lines[3] == "missing from B more often than from A: is +1, the +1"
+
+
+def test_output_without_a_line_per_source_is_named(tmp_path):
+    (tmp_path / "src").write_text("how is the weather in paris\nwhat is a cat\n")
+    (tmp_path / "a").write_text("how is the weather in paris\nwhat is a cat\n")
+    (tmp_path / "b").write_text("how is the weather\n")
+    result = subprocess.run([sys.executable, str(SCRIPT), "--src", str(tmp_path / "src"),
+                             "--a", str(tmp_path / "a"), "--b", str(tmp_path / "b")],
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and result.stdout == ""
+    assert (f"compare_outputs.py: error: {tmp_path / 'b'}:2: 1 lines, but {tmp_path / 'src'} has 2"
+            in result.stderr)
+    assert "Traceback" not in result.stderr
