@@ -30,7 +30,8 @@ def generation_speed(command, environment) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per row [%(default)s]")
-    parser.add_argument("--rows", default=f"{experiment.TRANSFORMER},{experiment.PGKPR}",
+    parser.add_argument("--rows", type=experiment.parse_systems,
+                        default=f"{experiment.TRANSFORMER},{experiment.PGKPR}",
                         help="comma-separated trained rows, the first is the baseline [%(default)s]")
     parser.add_argument("experiment_args", nargs=argparse.REMAINDER,
                         help="-- then pgkpr-experiment's WORK and options")
@@ -41,7 +42,7 @@ def main() -> None:
     experiment.resolve_device(options)
     runner = experiment.Experiment(options, inputs)
     systems = experiment.make_systems(options.rec_weight, options.con_weight)
-    rows = [systems[name.strip()] for name in args.rows.split(",")]
+    rows = [systems[name] for name in args.rows]
 
     commands = {}
     for system in rows:

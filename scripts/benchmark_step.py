@@ -86,7 +86,8 @@ def build_trainees(row_names, detached: bool, experiment_args, save_dir: str):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", default=f"{experiment.TRANSFORMER},{experiment.PGKPR}",
+    parser.add_argument("--rows", type=experiment.parse_systems,
+                        default=f"{experiment.TRANSFORMER},{experiment.PGKPR}",
                         help="comma-separated trained rows, the first is the baseline [%(default)s]")
     parser.add_argument("--detached", action="store_true",
                         help="add PGKPR with --con-counterparts detached")
@@ -101,7 +102,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as save_dir:  # fairseq-train's --save-dir; nothing is saved
-        trainees = build_trainees([name.strip() for name in args.rows.split(",")], args.detached,
+        trainees = build_trainees(args.rows, args.detached,
                                   [arg for arg in args.experiment_args if arg != "--"], save_dir)
     for trainee in trainees:
         for _ in range(args.warmup):
