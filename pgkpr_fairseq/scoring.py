@@ -304,7 +304,8 @@ def build_single_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pgkpr-score",
         description="Score one system's paraphrases: BLEU-1..4 (nltk), ROUGE-1/2/L F (py-rouge), "
-                    "sacreBLEU, self-BLEU and iBLEU, all x100. To score several systems into one "
+                    "sacreBLEU, self-BLEU and iBLEU, all x100, and Len% (output length as a % of "
+                    "the references'). To score several systems into one "
                     "markdown table, run `pgkpr-score table --help`.")
     hypotheses = parser.add_mutually_exclusive_group(required=True)
     hypotheses.add_argument("--hyp", metavar="FILE",
@@ -321,7 +322,7 @@ def build_table_parser() -> argparse.ArgumentParser:
         prog="pgkpr-score table",
         description="Score several systems on the same sources and references and print a "
                     "markdown table in the paper's layout (B-1 B-2 B-3 B-4 R-1 R-2 R-L sacreBLEU "
-                    "self-BLEU iBLEU).")
+                    "self-BLEU iBLEU), then Len%: output length as a % of the references'.")
     parser.add_argument("--row", action="append", type=parse_row, default=[], metavar="NAME=FILE",
                         help="a system: its row name and hypothesis file; repeat for each row")
     parser.add_argument("--copy-source", action="store_true",
