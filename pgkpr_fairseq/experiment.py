@@ -277,6 +277,8 @@ def child_environment(args: argparse.Namespace) -> dict:
     environment = dict(os.environ)
     # fairseq's tools live next to this interpreter (the venv), whatever PATH says.
     environment["PATH"] = os.path.dirname(sys.executable) + os.pathsep + environment.get("PATH", "")
+    # fairseq's log lines reach train.log as they are written, not lost in a buffer if the run is killed.
+    environment["PYTHONUNBUFFERED"] = "1"
     if args.threads:
         environment.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     return environment
@@ -306,9 +308,8 @@ def echo_training_progress(line: str, label: str) -> None:
 def run_training(command: List[str], log_path: str, label: str, environment: dict) -> None:
     """Run fairseq-train, appending its output to the log (after a header that starts a new run
     segment) and echoing validation results as progress."""
-    with open(log_path, "a", encoding="utf-8") as log:
+    with open(log_path, "a", encoding="utf-8", buffering=1) as log:  # line-buffered too
         log.write(f"{RUN_HEADER}{datetime.now():%Y-%m-%d %H:%M:%S}\n$ {shlex.join(command)}\n")
-        log.flush()
         with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, env=environment) as process:
             try:

@@ -6,6 +6,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -169,6 +171,26 @@ def test_train_log_speeds_leave_out_each_runs_first_interval():
     assert record["train_wall_seconds"] == 10 + 9
     assert (record["best_epoch"], record["best_updates"], record["best_valid_nll_loss"]) == (2, 8, 5.25)
     assert record["stopped_early"] and record["updates"] == 12
+
+
+def test_training_log_is_written_while_the_run_goes_on(tmp_path, monkeypatch):
+    """A run killed mid-epoch (session end, Ctrl-C) keeps every line it printed in train.log."""
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)
+    log_path, release = tmp_path / "train.log", tmp_path / "release"
+    # Prints as fairseq does, then runs on until the test has looked at the log (at most 20 s).
+    child = (f"import os, time; print('epoch 001 | valid on ...'); deadline = time.time() + 20\n"
+             f"while not os.path.exists({str(release)!r}) and time.time() < deadline: time.sleep(0.05)")
+    environment = experiment.child_environment(experiment.build_parser().parse_args(["work"]))
+    runner = threading.Thread(target=experiment.run_training,
+                              args=([sys.executable, "-c", child], str(log_path), "row", environment))
+    runner.start()
+    deadline = time.time() + 15
+    while "epoch 001 | valid on" not in log_path.read_text() and time.time() < deadline:
+        time.sleep(0.05)
+    seen_while_running = "epoch 001 | valid on" in log_path.read_text()
+    release.touch()
+    runner.join()
+    assert seen_while_running
 
 
 def test_generate_log_speed_and_missing_line():
