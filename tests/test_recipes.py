@@ -184,10 +184,14 @@ def test_training_log_is_written_while_the_run_goes_on(tmp_path, monkeypatch):
     runner = threading.Thread(target=experiment.run_training,
                               args=([sys.executable, "-c", child], str(log_path), "row", environment))
     runner.start()
+
+    def line_in_log():
+        return log_path.exists() and "epoch 001 | valid on" in log_path.read_text()
+
     deadline = time.time() + 15
-    while "epoch 001 | valid on" not in log_path.read_text() and time.time() < deadline:
+    while not line_in_log() and time.time() < deadline:
         time.sleep(0.05)
-    seen_while_running = "epoch 001 | valid on" in log_path.read_text()
+    seen_while_running = line_in_log()
     release.touch()
     runner.join()
     assert seen_while_running
