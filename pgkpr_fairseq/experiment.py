@@ -568,10 +568,10 @@ def format_ratios(ratios: dict) -> str:
     ])
 
 
-def format_report(results: Dict[str, dict], pending: Sequence[str], sentences: int,
+def format_report(results: Dict[str, dict], pending: Sequence[str], sentences: int, split: str,
                   command: str) -> str:
     """The markdown report: scores, speeds, ratios, rows still missing, how it was made."""
-    parts = [f"Scores on {sentences} test sentences (x100):", "",
+    parts = [f"Scores on the {sentences} sentences of split {split!r} (x100):", "",
              format_table((name, result["metrics"]) for name, result in results.items())]
     if any("training" in result for result in results.values()):
         parts += ["", "Speeds (medians over fairseq's log intervals, the first left out):", "",
@@ -740,7 +740,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                 progress(f"pgkpr-experiment: {error}")
         sources, _ = read_sources_and_references(inputs.source_path(), inputs.reference_paths())
         pending = [system.name for system in chosen if system.name not in results]
-        report = format_report(results, pending, len(sources),
+        report = format_report(results, pending, len(sources), args.test_split,
                                shlex.join(["pgkpr-experiment"] + argv))
         print(report, end="")
         with atomic_output(args.output) as handle:

@@ -76,6 +76,7 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
     assert list(rows)[:4] == [experiment.TRANSFORMER, experiment.PGKPR, experiment.PGKPR_REF,
                               "Copy source"]
     assert "| Copy source |" in rows["Copy source"] and "100.00" in rows["Copy source"]
+    assert "Scores on the 8 sentences of split 'test'" in first.stdout
     assert "time per update:" in first.stdout and "generation speed" in first.stdout
     cache = tmp_path / "work" / "experiments"
     assert (cache / "results.md").read_text() == first.stdout
