@@ -4,7 +4,8 @@
 For systems A and B (fairseq-generate output or plain files, in source order) prints the mean
 lengths, how many outputs of A are shorter / longer than B's, how many source words are missing
 from each system's outputs (a source token counts as missing when its output does not contain it),
-and the words B leaves out most often beyond A.
+the words B leaves out most often beyond A, and each system's output length as a % of the source
+length for short and long sources (buckets of --bucket-width source tokens).
 
   python scripts/compare_outputs.py --src test.src --a A/generate.out --b B/generate.out
 """
@@ -25,12 +26,29 @@ def missing_source_words(sources, outputs) -> collections.Counter:
     return missing
 
 
+def length_by_source_length(sources, outputs_a, outputs_b, width: int):
+    """(first, last, sentences, A %, B %) per bucket of source lengths first..last: each system's
+    output tokens as a percentage of the source tokens of the bucket's sentences."""
+    buckets = collections.defaultdict(lambda: [0, 0, 0, 0])  # sentences, source, A, B tokens
+    for source, output_a, output_b in zip(sources, outputs_a, outputs_b):
+        bucket = buckets[len(source) // width]
+        bucket[0] += 1
+        bucket[1] += len(source)
+        bucket[2] += len(output_a)
+        bucket[3] += len(output_b)
+    return [(index * width, index * width + width - 1, sentences,
+             100.0 * tokens_a / max(source_tokens, 1), 100.0 * tokens_b / max(source_tokens, 1))
+            for index, (sentences, source_tokens, tokens_a, tokens_b) in sorted(buckets.items())]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--src", required=True, help="the sources, one per line")
     parser.add_argument("--a", required=True, help="system A's outputs (the baseline)")
     parser.add_argument("--b", required=True, help="system B's outputs")
     parser.add_argument("--top", type=int, default=15, help="words to list [%(default)s]")
+    parser.add_argument("--bucket-width", type=int, default=4,
+                        help="source lengths per bucket of the length comparison [%(default)s]")
     args = parser.parse_args()
     try:
         sources = [tokenize(line) for line in read_scored_lines(args.src)]
@@ -54,6 +72,10 @@ def main() -> None:
     beyond = collections.Counter({word: missing_b[word] - missing_a[word] for word in missing_b})
     print("missing from B more often than from A: " + ", ".join(
         f"{word} +{count}" for word, count in beyond.most_common(args.top) if count > 0))
+    print("output / source length, by source length: " + "; ".join(
+        f"{first}-{last} tokens ({sentences}): A {percent_a:.1f}%, B {percent_b:.1f}%"
+        for first, last, sentences, percent_a, percent_b
+        in length_by_source_length(sources, outputs_a, outputs_b, args.bucket_width)))
 
 
 if __name__ == "__main__":
