@@ -51,6 +51,7 @@ class PGKPRDataset(FairseqDataset):
         shuffle: bool = True,
         left_pad_source: bool = True,
         left_pad_target: bool = False,
+        constraints: Optional[torch.Tensor] = None,
     ):
         self.src, self.tgt = src, tgt
         self.src_pos, self.tgt_pos = src_pos, tgt_pos
@@ -64,6 +65,9 @@ class PGKPRDataset(FairseqDataset):
         self.src_sizes = 2 * (np.asarray(src.sizes, dtype=np.int64) - 1) + 2
         self.tgt_sizes = np.asarray(tgt.sizes, dtype=np.int64) if tgt is not None else None
         self.epoch = 1
+        # Inference only: one packed row of lexical constraints per example (fairseq's
+        # pack_constraints format, as LanguagePairDataset takes them).
+        self.constraints = constraints
 
     def set_epoch(self, epoch):
         self.epoch = epoch
@@ -71,16 +75,20 @@ class PGKPRDataset(FairseqDataset):
     def __len__(self):
         return len(self.src)
 
-    def __getitem__(self, index):
-        eos, pad = self.dictionary.eos(), self.dictionary.pad()
-        words = self.src[index][:-1].numpy()
-        tags = self.src_pos[index].numpy()
-        is_keyword = self.selection.mask(
+    def keyword_mask(self, index) -> np.ndarray:
+        """Which source tokens of example `index` are keywords in this epoch's draw."""
+        return self.selection.mask(
             self.src_kwprob[index].numpy() / side_data.PROB_SCALE,
             self.src_word[index].numpy(),
             self.epoch,
             index,
         )
+
+    def __getitem__(self, index):
+        eos, pad = self.dictionary.eos(), self.dictionary.pad()
+        words = self.src[index][:-1].numpy()
+        tags = self.src_pos[index].numpy()
+        is_keyword = self.keyword_mask(index)
         tokens, targets = perturb.two_part(words, tags, is_keyword, self.sep, self.nok)
         example = {
             "id": index,
@@ -95,6 +103,8 @@ class PGKPRDataset(FairseqDataset):
                 perturb.sentence_with_tags(target[:-1].numpy(), self.tgt_pos[index].numpy(), self.sep),
                 eos,
             )
+        if self.constraints is not None:
+            example["constraints"] = self.constraints[index]
         return example
 
     def collater(self, samples):
@@ -183,6 +193,9 @@ def collate(samples, pad_idx, eos_idx, left_pad_source=True, left_pad_target=Fal
             [s["target_with_tags"] for s in samples], pad_idx, eos_idx, left_pad_source)
     else:
         batch["ntokens"] = int(src_lengths.sum())
+    if "constraints" in samples[0]:
+        # zero-padded to the longest row, as LanguagePairDataset collates them
+        batch["constraints"] = data_utils.collate_tokens([s["constraints"] for s in samples], 0)
     return batch
 
 

@@ -3,19 +3,17 @@ import logging
 from dataclasses import dataclass, field
 from typing import Optional
 
-import numpy as np
-import torch
 from fairseq import utils
-from fairseq.data import ListDataset
 from fairseq.dataclass import ChoiceEnum
 from fairseq.tasks import register_task
 from fairseq.tasks.translation import TranslationConfig, TranslationTask
 from omegaconf import II
 
 from .. import perturb
-from ..annotate import Annotator, group_pieces
-from ..data import KeywordSelection, PGKPRDataset, load_pgkpr_dataset
-from ..data.side_data import quantize_probs
+from ..annotate import Annotator
+from ..data import KeywordSelection, load_pgkpr_dataset
+from ..inference import (EMPTY_SOURCE_LENGTH, PreparedTokens, TypedTokens, annotate_sources,
+                         empty_hypothesis, inference_dataset, max_source_tokens, sentence_label)
 
 logger = logging.getLogger(__name__)
 
@@ -102,32 +100,64 @@ class PGKPRTask(TranslationTask):
             threshold=self.cfg.keyword_threshold,
         )
 
-    def build_dataset_for_inference(self, src_tokens, src_lengths, constraints=None):
-        """fairseq-interactive: tag and score the input sentences, then build TS_s as for a split."""
-        if constraints is not None:
-            raise ValueError("pgkpr does not support lexical constraints")
+    def build_generator(self, models, args, *extra, **kwargs):
+        # Inference inputs are cut to what every model's encoder reads (see build_dataset_for_inference).
+        self.inference_max_positions = utils.resolve_max_positions(
+            self.max_positions(), *[model.max_positions() for model in models])
+        return super().build_generator(models, args, *extra, **kwargs)
+
+    def annotator(self) -> Annotator:
+        """The spaCy tagger and the stage-one scorer of sentences that arrive as text (loaded once)."""
         if self.cfg.keyword_model is None:
             raise ValueError("fairseq-interactive with --task pgkpr needs --keyword-model: the "
                              "stage-one classifier folder that scores input sentences")
-        if getattr(self, "annotator", None) is None:
-            self.annotator = Annotator(self.cfg.keyword_model, self.cfg.spacy_pipeline)
-        dictionary, eos = self.src_dict, self.src_dict.eos()
-        tokens = [t[:-1] if len(t) and t[-1] == eos else t for t in src_tokens]
-        segmented = [group_pieces([dictionary[i] for i in t.tolist()]) for t in tokens]
-        tags, probs = self.annotator([words for words, _ in segmented])
-        tag_ids = {}
-        for tag in {tag for sentence in tags for tag in sentence}:
-            tag_ids[tag] = dictionary.index(perturb.pos_token(tag))
-            if tag_ids[tag] == dictionary.unk():
-                raise ValueError(f"POS tag {tag} of {self.cfg.spacy_pipeline} is not in the "
-                                 f"dictionary of {self.cfg.data}: prepare and tag with one pipeline")
-        src_pos, src_word, src_kwprob = [], [], []
-        for (_, word_index), word_tags, word_probs in zip(segmented, tags, probs):
-            src_pos.append(torch.LongTensor([tag_ids[word_tags[w]] for w in word_index]))
-            src_word.append(torch.LongTensor(word_index))
-            src_kwprob.append(torch.from_numpy(quantize_probs(word_probs[word_index]).astype("int64")))
-        source = ListDataset([torch.cat([t, t.new([eos])]) for t in tokens],
-                             sizes=np.array([len(t) + 1 for t in tokens]))
-        return PGKPRDataset(source, None, src_pos, None, src_word, src_kwprob, dictionary,
-                            self.inference_selection(), shuffle=False,
-                            left_pad_source=self.cfg.left_pad_source)
+        if getattr(self, "_annotator", None) is None:
+            self._annotator = Annotator(self.cfg.keyword_model, self.cfg.spacy_pipeline)
+        return self._annotator
+
+    def get_interactive_tokens_and_lengths(self, lines, encode_fn):
+        """fairseq-interactive: keep every line's tokens as typed; the dictionary ids alone have
+        `<unk>` for every unknown word, which the tagger and stage one must see as typed."""
+        symbols = [encode_fn(line).split() for line in lines]
+        tokens = TypedTokens([self.src_dict.encode_line(" ".join(s), add_if_not_exist=False).long()
+                              for s in symbols], symbols)
+        return tokens, [t.numel() for t in tokens]
+
+    def build_dataset_for_inference(self, src_tokens, src_lengths, constraints=None):
+        """fairseq-interactive and the Python API: tag and score the input sentences, then build
+        TS_s as for a split. A sentence longer than the models' positions allow is cut (warned)."""
+        if isinstance(src_tokens, PreparedTokens):
+            return src_tokens.dataset
+        if isinstance(src_tokens, TypedTokens):
+            symbols = src_tokens.symbols
+        else:
+            eos = self.src_dict.eos()
+            symbols = [[self.src_dict[i] for i in t.tolist() if i != eos] for t in src_tokens]
+        max_positions = getattr(self, "inference_max_positions", None) or self.max_positions()
+        sources = annotate_sources(self.annotator(), symbols,
+                                   [sentence_label(" ".join(s)) for s in symbols],
+                                   max_source_tokens(max_positions[0]))
+        return inference_dataset(sources, self.src_dict, self.inference_selection(), constraints,
+                                 self.cfg.left_pad_source, self.cfg.spacy_pipeline)
+
+    def inference_step(self, generator, models, sample, prefix_tokens=None, constraints=None):
+        """Empty inputs get an empty result instead of a paraphrase invented from [SEP] alone; the
+        lexical constraints of the API's datasets come with the batch."""
+        if constraints is None:
+            constraints = sample.get("constraints")
+        src_lengths = sample["net_input"]["src_lengths"]
+        empty = src_lengths <= EMPTY_SOURCE_LENGTH
+        if not empty.any():
+            return super().inference_step(generator, models, sample, prefix_tokens, constraints)
+        results = [[empty_hypothesis()] for _ in range(len(src_lengths))]
+        rows = (~empty).nonzero().squeeze(1)
+        if len(rows):
+            kept = {"net_input": {"src_tokens": sample["net_input"]["src_tokens"][rows],
+                                  "src_lengths": src_lengths[rows]}}
+            hypotheses = super().inference_step(
+                generator, models, kept,
+                prefix_tokens[rows] if prefix_tokens is not None else None,
+                constraints[rows] if constraints is not None else None)
+            for row, row_hypotheses in zip(rows.tolist(), hypotheses):
+                results[row] = row_hypotheses
+        return results
