@@ -1,6 +1,7 @@
-"""POS tags and keyword probabilities for sentences that arrive at inference time (fairseq-interactive).
+"""POS tags and keyword probabilities for sentences that arrive at inference time (fairseq-interactive,
+the Python API).
 
-Training data comes annotated from `pgkpr-prepare`; interactive input is plain text, so the task
+Training data comes annotated from `pgkpr-prepare`; inference input is plain text, so the task
 runs the same two annotators itself: the spaCy tagger of `pgkpr_fairseq.preprocessing.pos` and the
 stage-one scorer of `pgkpr_fairseq.keywords` (mode `self`, s [SEP] s, as at test time).
 """
@@ -44,6 +45,6 @@ class Annotator:
         """(POS tags, keyword probabilities) per word of every sentence."""
         from .preprocessing.pos import tag_sentences
 
-        tags = tag_sentences(self.nlp, sentences, desc="POS tags (interactive input)")
+        tags = tag_sentences(self.nlp, sentences, desc=None)  # a bar per input batch is noise
         probs = self.scorer.score([" ".join(words) for words in sentences])
         return tags, probs

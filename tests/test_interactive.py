@@ -3,42 +3,19 @@ import os
 import subprocess
 
 import pytest
-import torch
 from fairseq.data import Dictionary
-from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
 from pgkpr_fairseq.annotate import group_pieces
 from pgkpr_fairseq.preprocessing.pos import load_tagger, tag_sentences, tag_set
-from pgkpr_fairseq.sample_corpus import make_pairs
 
 from databin import write_data_bin
-from test_train_e2e import BIN, USER_DIR, run, train
+from test_train_e2e import BIN, USER_DIR, train
 
 
 def test_group_pieces():
     assert group_pieces(["how", "are", "you"]) == (["how", "are", "you"], [0, 1, 2])
     assert group_pieces(["\u2581wor", "k", "outs", "\u2581to", "\u2581lose"]) == (
         ["workouts", "to", "lose"], [0, 0, 0, 1, 2])
-
-
-@pytest.fixture(scope="module")
-def tiny_classifier(tmp_path_factory):
-    """A tiny BERT classifier over the sample corpus' words, fine-tuned for a few steps."""
-    folder = tmp_path_factory.mktemp("bert")
-    pairs = make_pairs(64, 5)
-    words = sorted({w for pair in pairs for side in pair for w in side.split()})
-    (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words) + "\n")
-    BertTokenizer(vocab=str(folder / "vocab.txt")).save_pretrained(folder)
-    torch.manual_seed(0)
-    BertForSequenceClassification(BertConfig(
-        vocab_size=len(words) + 5, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=64)).save_pretrained(folder)
-    for side, column in (("src", 0), ("tgt", 1)):
-        (folder / f"train.{side}").write_text("".join(p[column] + "\n" for p in pairs))
-    code, log = run("pgkpr-keywords", "train", "--src", folder / "train.src", "--tgt", folder / "train.tgt",
-                    "--model", folder, "--output", folder / "tuned", "--examples", "64", "--no-progress")
-    assert code == 0, log
-    return folder / "tuned"
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +106,14 @@ def test_interactive_cuts_an_overlong_line_and_goes_on(tiny_model, tiny_classifi
     assert sorted(outputs(result.stdout, "D")) == [0, 1]
     assert "has 600 tokens, more than the model's positions allow" in result.stdout + result.stderr
     assert len(outputs(result.stdout, "S")[0].split()) <= 1024 - 1
+
+
+@pytest.mark.slow
+def test_interactive_takes_lexical_constraints(tiny_model, tiny_classifier):
+    sentence = "how can i learn python ?"
+    dictionary = Dictionary.load(os.path.join(tiny_model[0], "dict.src.txt"))
+    required = next(w for w in dictionary.symbols[dictionary.nspecial:] if w.isalpha() and w not in sentence)
+    result = interactive(tiny_model, [f"{sentence}\t{required}"], "--keyword-model", str(tiny_classifier),
+                         "--constraints")
+    assert result.returncode == 0, result.stderr
+    assert required in outputs(result.stdout, "D")[0].split()

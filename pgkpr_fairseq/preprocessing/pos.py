@@ -1,5 +1,5 @@
 """Penn Treebank POS tags with spaCy, one per word of the already tokenized text (never re-tokenized)."""
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import spacy
 from spacy.language import Language
@@ -48,11 +48,11 @@ def tag_set(nlp: Language) -> Tuple[str, ...]:
 
 def tag_sentences(
     nlp: Language, sentences: Sequence[Sequence[str]], batch_size: int = DEFAULT_BATCH_SIZE,
-    n_process: int = 1, desc: str = "POS tags",
+    n_process: int = 1, desc: Optional[str] = "POS tags",
 ) -> List[List[str]]:
     """One tag per word of every sentence. Each distinct sentence is tagged once (COCO repeats
     every source four times) and tags come from a Doc built on the given words, so spaCy never
-    splits a word ("don't", "u.s.") or merges two."""
+    splits a word ("don't", "u.s.") or merges two. A progress bar named `desc`, none if None."""
     distinct = list(dict.fromkeys(map(tuple, sentences)))
     docs = nlp.pipe(
         (Doc(nlp.vocab, words=list(words)) for words in distinct),
@@ -61,7 +61,7 @@ def tag_sentences(
     tags = {
         words: [token.tag_ for token in doc]
         # tqdm first, so that zip exhausts it and the bar closes at 100%
-        for doc, words in zip(tqdm(docs, total=len(distinct), desc=desc, unit=" sent"), distinct)
+        for doc, words in zip(tqdm(docs, total=len(distinct), desc=desc, unit=" sent", disable=desc is None), distinct)
     }
     return [tags[tuple(words)] for words in sentences]
 
