@@ -27,6 +27,8 @@ setup(
         "cffi",
         "sacrebleu>=2.0",
         "tqdm",
+        # fairseq's --tensorboard-logdir writes with it (and its import otherwise logs "Please install")
+        "tensorboardX",
         # py-rouge imports pkg_resources, which setuptools 81 dropped.
         "setuptools>=77,<81",
         # stage one, preprocessing, scoring
@@ -48,6 +50,7 @@ setup(
             "pgkpr-prepare = pgkpr_fairseq.preprocessing.cli:main",
             "pgkpr-score = pgkpr_fairseq.scoring:main",
             "pgkpr-experiment = pgkpr_fairseq.experiment:main",
+            "pgkpr-paraphrase = pgkpr_fairseq.paraphrase_cli:main",
         ],
     },
 )

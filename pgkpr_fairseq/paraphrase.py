@@ -216,7 +216,7 @@ class Paraphraser(GeneratorHubInterface):
         constraints, absent, unknown = [], [], []
         for sentence, source, phrases in zip(sentences, sources, per_sentence):
             sentence_constraints = []
-            for phrase in phrases:
+            for phrase in phrases if source.words else []:
                 words = self.sentence_tokenizer(phrase)
                 starts = [s for s in range(len(source.words) - len(words) + 1)
                           if words and source.words[s:s + len(words)] == words]
