@@ -115,7 +115,10 @@ def inference_dataset(
                              f"dictionary: prepare and tag with one pipeline")
     tokens, src_pos, src_word, src_kwprob = [], [], [], []
     for source in sources:
-        tokens.append(dictionary.encode_line(" ".join(source.symbols), add_if_not_exist=False).long())
+        ids = dictionary.encode_line(" ".join(source.symbols), add_if_not_exist=False).long()
+        # A typed "</s>" or "<pad>" is a word, not the end of the sentence or padding.
+        ids[:-1][ids[:-1] < dictionary.nspecial] = dictionary.unk()
+        tokens.append(ids)
         src_pos.append(torch.LongTensor([tag_ids[source.tags[w]] for w in source.word_index]))
         src_word.append(torch.LongTensor(source.word_index))
         token_probs = source.probs[np.asarray(source.word_index, dtype=np.int64)]
