@@ -15,8 +15,9 @@ TEXT_DIR holds SPLIT.src and SPLIT.tgt (one sentence per line, e.g. ../shared/da
   how often the word is in the output, BLEU-4, self-BLEU, iBLEU and sentences/s.
 - diversity: n outputs per sentence from beam search's n best, diverse beam search (n groups),
   top-p sampling and keyword resampling (diverse=True): mean pairwise BLEU-4 among each
-  sentence's outputs (lower is more diverse), distinct outputs, oracle BLEU-4 (per sentence the
-  output closest to the reference), and BLEU-4, iBLEU of the top-ranked output.
+  sentence's outputs (lower is more diverse; fewer than n distinct outputs count as the best one
+  repeated), distinct outputs, oracle BLEU-4 (per sentence the output closest to the reference),
+  and BLEU-4, iBLEU of the top-ranked output.
 - speed: fairseq-generate on the data-bin's --gen-subset and the API on the same sentences (the
   text split of that subset), same beam and batch size, in turn (--runs); the API's time split
   into tokenization, POS tagging, stage one and the rest (TS_s and beam search).
@@ -103,7 +104,7 @@ def pairwise_bleu(outputs_per_sentence):
         for a, b in itertools.permutations(range(len(outputs)), 2):
             hypotheses.append(outputs[a])
             references.append(outputs[b])
-    return bleu4(hypotheses, references) if hypotheses else float("nan")
+    return bleu4(hypotheses, references)
 
 
 def oracle(outputs, reference):
@@ -129,6 +130,9 @@ def measure_diversity(args):
         torch.manual_seed(args.seed)  # sampling
         results, seconds = timed(lambda: paraphraser.paraphrase(sources, batch_size=args.batch_size, **options))
         outputs = [[p.tokens for p in paraphrases] or [""] for paraphrases in results]
+        # Fewer than n distinct outputs (keyword draws that agree) count as the best one repeated:
+        # duplicates are no diversity.
+        outputs = [found + found[:1] * (n - len(found)) for found in outputs]
         top = [found[0] for found in outputs]
         metrics = scoring.score(top, sources, [references])
         oracle_bleu = bleu4([oracle(found, ref) for found, ref in zip(outputs, references)], references)
