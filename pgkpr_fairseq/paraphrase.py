@@ -12,6 +12,7 @@ search are fairseq's own (`hub_utils.from_pretrained`, `GeneratorHubInterface.ge
 import glob
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Union
 
@@ -189,7 +190,11 @@ class Paraphraser(GeneratorHubInterface):
             dataset = inference_dataset(sources, self.src_dict, selection, constraints,
                                         self.task.cfg.left_pad_source, self.task.cfg.spacy_pipeline)
             tokens = PreparedTokens([dataset.src[i] for i in range(len(dataset))], dataset)
-            for i, hypotheses in enumerate(self.generate(tokens, beam=beam, **generation_overrides)):
+            with warnings.catch_warnings():
+                # fairseq's batch iterator asks for pinned memory, which a CPU cannot give: noise
+                warnings.filterwarnings("ignore", message="'pin_memory' argument is set as true")
+                generated = self.generate(tokens, beam=beam, **generation_overrides)
+            for i, hypotheses in enumerate(generated):
                 if not sources[i].words:
                     continue
                 keyword_words = sorted(set(np.asarray(sources[i].word_index)[dataset.keyword_mask(i)]))

@@ -11,7 +11,6 @@ and renamed when complete. Bad input stops with one line and exit code 1.
 import argparse
 import json
 import sys
-import warnings
 from contextlib import nullcontext
 from typing import List, Optional, Sequence
 
@@ -66,8 +65,6 @@ def format_results(first_line: int, sentences: Sequence[str], results: Sequence[
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of `pgkpr-paraphrase`; returns the exit code."""
     args = build_parser().parse_args(argv)
-    # fairseq's batch iterator asks for pinned memory, which a CPU cannot give: noise on every call
-    warnings.filterwarnings("ignore", message="'pin_memory' argument is set as true")
     try:
         paraphraser = Paraphraser.from_pretrained(
             args.model, args.checkpoint, data=args.data, keyword_model=args.keyword_model,
