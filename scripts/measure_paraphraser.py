@@ -181,7 +181,9 @@ def measure_speed(args):
     rest = api_seconds - sum(annotation.values())
     rows.append(["  of which TS_s and beam search", "", f"{rest:.2f}", f"{100 * rest / api_seconds:.0f}"])
     print(table(["", "sentences/s (median)", "seconds", "% of the API's time"], rows))
-    print(f"\nAPI / fairseq-generate: {statistics.median(api) / statistics.median(generate):.2f}x "
+    ratios = [a / g for a, g in zip(api, generate)]  # per run: a busy neighbour slows both alike
+    print(f"\nAPI / fairseq-generate: {statistics.median(ratios):.2f}x, median of the per-run ratios "
+          f"{', '.join(f'{r:.2f}' for r in ratios)} "
           f"({len(sources)} sentences, beam {args.beam}, batch {args.batch_size}, {args.runs} runs, "
           f"{torch.get_num_threads()} threads)")
 
