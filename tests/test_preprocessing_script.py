@@ -53,7 +53,7 @@ def test_prepare_script_folder_to_data_bin(tmp_path):
             (pairs / f"{name}.{side}").write_text("".join(p[column] + "\n" for p in split_pairs))
     work = tmp_path / "work"
     env = dict(os.environ, PATH=f"{fake_bin}:{Path(sys.executable).parent}:{os.environ['PATH']}",
-               FOLDER_SPLITS="train,valid=val,test=test_clean", LIMITS="train=3", SCORE_REF="1")
+               FOLDER_SPLITS="train,valid=val,test=test_clean", LIMITS="train=3")
     command = ["bash", str(REPO / "preprocess" / "prepare.sh"), "folder", str(pairs), str(work)]
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
