@@ -9,19 +9,19 @@ from fairseq import utils
 from fairseq.data import ListDataset
 from fairseq.dataclass import ChoiceEnum
 from fairseq.tasks import register_task
-from fairseq.tasks.translation import TranslationConfig, TranslationTask
 from omegaconf import II
 
 from .. import perturb
 from ..annotate import Annotator, group_pieces
 from ..data import KeywordSelection, PGKPRDataset, load_pgkpr_dataset
 from ..data.side_data import quantize_probs
+from .translation_bf16 import TranslationBF16Config, TranslationBF16Task
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
-class PGKPRConfig(TranslationConfig):
+class PGKPRConfig(TranslationBF16Config):
     keyword_prob_stream: str = field(
         default="kwprob",
         metadata={"help": "the keyword-probability side stream (SPLIT.S-T.S.<name>) of validation "
@@ -64,7 +64,7 @@ class PGKPRConfig(TranslationConfig):
 
 
 @register_task("pgkpr", dataclass=PGKPRConfig)
-class PGKPRTask(TranslationTask):
+class PGKPRTask(TranslationBF16Task):
     """Loads a PGKPR data-bin (docs/data-format.md). On the training split every example gets a
     fresh keyword draw each epoch (one coin per word, seeded by --seed, the epoch and the example);
     other splits use --inference-keywords. Checks every split's side streams before training."""
