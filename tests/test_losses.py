@@ -144,3 +144,17 @@ def test_reconstruction_loss_is_per_sentence_mean():
     assert torch.isclose(loss, nll[:3].mean() + nll[3:].mean())
     assert not torch.isclose(loss, nll.mean() * 2)
     assert correct.item() == int((log_probs.argmax(1) == targets).sum())
+
+
+def test_anchor_slices_add_up_to_the_whole_batch():
+    """Each process of a data-parallel run computes eq. 3 for its own anchors against the gathered
+    candidates of all processes: the slices add up to the one-process loss."""
+    torch.manual_seed(3)
+    anchors, sources, targets = (torch.randn(6, 5, dtype=torch.float64) for _ in range(3))
+    source_ids, target_ids = ids_of(["a", "b", "a", "c", "d", "e", "x", "y", "x", "z", "a", "w"]).split(6)
+    whole = contrastive_loss(anchors, sources, targets, 0.3, "cosine", source_ids, target_ids)
+    parts = [contrastive_loss(anchors[start:start + 3], sources, targets, 0.3, "cosine", source_ids,
+                              target_ids, first_anchor=start) for start in (0, 3)]
+    for field in ("loss", "correct", "anchors", "masked"):
+        assert torch.isclose(sum(getattr(part, field) for part in parts).double(),
+                             getattr(whole, field).double())

@@ -11,6 +11,7 @@ from fairseq.criterions.label_smoothed_cross_entropy import (
 )
 from fairseq.dataclass import ChoiceEnum
 
+from ..distributed import gather_rows
 from ..losses import contrastive_loss, reconstruction_loss
 from ..models.pgkpr_transformer import mean_pool
 
@@ -46,6 +47,14 @@ class PGKPRCriterionConfig(LabelSmoothedCrossEntropyCriterionConfig):
                   "MSCOCO, the other captions of s_i's image, paraphrases of s_i); the paper's "
                   "neg not in {s_i, t_i} read strictly keeps them"},
     )
+    con_gather_across_processes: bool = field(
+        default=False,
+        metadata={"help": "data-parallel training: compare each process's anchors with the "
+                  "contrastive encodings of every process's batch (gathered, gradients flowing "
+                  "back to each process's own), so that eq. 3's negatives do not shrink when the "
+                  "batch is spread over processes; a 1-process run on the same global batch "
+                  "computes the same loss and gradient"},
+    )
     con_detach_counterparts: bool = field(
         default=False,
         metadata={"help": "encode the positive and negative counterparts of eq. 3 (t [SEP] POS(t), "
@@ -70,13 +79,15 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
 
     def __init__(self, task, sentence_avg, label_smoothing, rec_weight, con_weight,
                  con_temperature, con_similarity, con_mask_same_source_targets=False,
-                 con_detach_counterparts=False, ignore_prefix_size=0, report_accuracy=False):
+                 con_gather_across_processes=False, con_detach_counterparts=False,
+                 ignore_prefix_size=0, report_accuracy=False):
         super().__init__(task, sentence_avg, label_smoothing, ignore_prefix_size, report_accuracy)
         self.rec_weight = rec_weight
         self.con_weight = con_weight
         self.con_temperature = con_temperature
         self.con_similarity = str(con_similarity)
         self.con_mask_same_source_targets = con_mask_same_source_targets
+        self.con_gather_across_processes = con_gather_across_processes
         self.con_detach_counterparts = con_detach_counterparts
 
     def forward(self, model, sample, reduce=True):
@@ -128,9 +139,13 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
             sources, targets = (model.encode_pooled(**sample[key])
                                 for key in ("contrastive_sources", "contrastive_targets"))
         text_ids = sample["contrastive_text_ids"]
+        source_ids, target_ids, first_anchor = text_ids["sources"], text_ids["targets"], 0
+        if self.con_gather_across_processes:
+            (sources, first_anchor), (targets, _), (source_ids, _), (target_ids, _) = (
+                gather_rows(rows) for rows in (sources, targets, source_ids, target_ids))
         return contrastive_loss(anchors, sources, targets, self.con_temperature, self.con_similarity,
-                                text_ids["sources"], text_ids["targets"],
-                                self.con_mask_same_source_targets)
+                                source_ids, target_ids, self.con_mask_same_source_targets,
+                                first_anchor)
 
     @classmethod
     def reduce_metrics(cls, logging_outputs) -> None:

@@ -1,4 +1,5 @@
 """The stage-two dataset: perturbed inputs, reconstruction targets and contrastive inputs per example."""
+import hashlib
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -175,8 +176,8 @@ def collate(samples, pad_idx, eos_idx, left_pad_source=True, left_pad_target=Fal
     and `contrastive_targets` (`t [SEP] POS(t)`), each {"tokens", "lengths"} padded to its own
     longest row (a batch's sources have about one length, its targets many: one tensor for both
     would pad every source to the longest target). `contrastive_text_ids` {"sources", "targets"}
-    numbers their texts, equal texts alike across both, so that eq. 3 can tell a copy of s_i or
-    t_i from a true negative.
+    identifies their texts, equal texts alike across both and across processes (`text_ids`), so
+    that eq. 3 can tell a copy of s_i or t_i from a true negative.
     """
     if not samples:
         return {}
@@ -216,9 +217,12 @@ def collate(samples, pad_idx, eos_idx, left_pad_source=True, left_pad_target=Fal
 
 
 def text_ids(sequences) -> torch.Tensor:
-    """One id per sequence, equal for equal token sequences (numbered in order of appearance)."""
-    ids = {}
-    return torch.LongTensor([ids.setdefault(tuple(t.tolist()), len(ids)) for t in sequences])
+    """One id per token sequence: a 64-bit digest of its tokens, so equal sequences get equal ids
+    in every batch and every process (data-parallel runs compare them across processes)."""
+    return torch.LongTensor([
+        int.from_bytes(hashlib.blake2b(t.numpy().astype("<i8").tobytes(), digest_size=8).digest(),
+                       "little", signed=True)
+        for t in sequences])
 
 
 def _merge_sequences(sequences, pad_idx, eos_idx, left_pad):
