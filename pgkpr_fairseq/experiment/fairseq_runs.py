@@ -1,0 +1,180 @@
+"""The fairseq runs of a row: their commands and environment, running fairseq-train, and reading what
+fairseq-train and fairseq-generate log."""
+import argparse
+import os
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+from datetime import datetime
+from typing import List
+
+from .inputs import SOURCE_LANG, TARGET_LANG
+from .messages import ExperimentError, progress
+from .systems import System
+
+# The plugin's folder, fairseq's --user-dir.
+USER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+TRAIN_INNER = re.compile(r"^(\S+ \S+) \| INFO \| train_inner \| epoch (\d+):.*?\bwps=([\d.]+).*?"
+                         r"\bwpb=([\d.]+).*?\bnum_updates=(\d+)")
+VALID_LINE = re.compile(r"\| valid \| epoch (\d+) \| valid on '[^']*' subset \|.*?\| nll_loss ([\d.]+) "
+                        r"\|.*?\| num_updates (\d+)")
+LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \|")
+RUN_HEADER = "== pgkpr-experiment: fairseq-train started at "
+TRANSLATED = re.compile(r"Translated ([\d,]+) sentences \(([\d,]+) tokens\) in ([\d.]+)s "
+                        r"\(([\d.]+) sentences/s")
+EARLY_STOP = "early stop since valid performance hasn't improved"
+
+
+def architecture_options(args: argparse.Namespace) -> List[str]:
+    """The same dimensions for every system, whatever the architecture's own defaults."""
+    options = []
+    for side in ("encoder", "decoder"):
+        options += [f"--{side}-layers", str(getattr(args, f"{side}_layers")),
+                    f"--{side}-embed-dim", str(args.embed_dim),
+                    f"--{side}-ffn-embed-dim", str(args.ffn_dim),
+                    f"--{side}-attention-heads", str(args.heads)]
+    return options + ["--dropout", str(args.dropout), "--share-all-embeddings"]
+
+
+def keyword_options(args: argparse.Namespace) -> List[str]:
+    return ["--inference-keywords", args.inference_keywords,
+            "--keyword-threshold", str(args.keyword_threshold)]
+
+
+def device_options(args: argparse.Namespace) -> List[str]:
+    return (["--cpu"] if args.cpu else []) + ["--num-workers", str(args.num_workers)]
+
+
+def train_command(system: System, args: argparse.Namespace, data_bin: str, save_dir: str) -> List[str]:
+    command = ["fairseq-train", data_bin, "-s", SOURCE_LANG, "-t", TARGET_LANG]
+    if system.task == "translation":
+        command += ["--task", "translation", "--arch", "transformer",
+                    "--criterion", "label_smoothed_cross_entropy"]
+    else:
+        command += ["--user-dir", USER_DIR, "--task", "pgkpr", "--arch", "pgkpr_transformer",
+                    "--criterion", "pgkpr", "--rec-weight", str(system.rec_weight),
+                    "--con-weight", str(system.con_weight),
+                    "--con-temperature", str(args.con_temperature),
+                    "--con-similarity", args.con_similarity] + keyword_options(args)
+        if args.con_counterparts == "detached":
+            command.append("--con-detach-counterparts")
+    command += architecture_options(args)
+    command += ["--label-smoothing", str(args.label_smoothing),
+                "--optimizer", "adam", "--lr", str(args.lr), "--lr-scheduler", args.lr_scheduler,
+                "--warmup-updates", str(args.warmup_updates), "--clip-norm", str(args.clip_norm),
+                "--batch-size", str(args.batch_size), "--max-epoch", str(args.max_epoch),
+                "--max-update", str(args.max_update),
+                "--best-checkpoint-metric", "nll_loss", "--patience", str(args.patience),
+                "--seed", str(args.seed), "--save-dir", save_dir, "--no-epoch-checkpoints",
+                "--log-format", "simple", "--log-interval", str(args.log_interval)]
+    return command + device_options(args) + shlex.split(args.train_args)
+
+
+def generate_command(system: System, args: argparse.Namespace, data_bin: str,
+                     checkpoint: str) -> List[str]:
+    command = ["fairseq-generate", data_bin, "-s", SOURCE_LANG, "-t", TARGET_LANG]
+    if system.task == "translation":
+        command += ["--task", "translation"]
+    else:
+        command += ["--user-dir", USER_DIR, "--task", "pgkpr",
+                    "--keyword-prob-stream", system.keyword_stream] + keyword_options(args)
+    # An absolute length cap (max-len-a 0): PGKPR's source is 2l+1 long, the Transformer's l.
+    command += ["--path", checkpoint, "--gen-subset", args.test_split, "--beam", str(args.beam),
+                "--lenpen", str(args.lenpen), "--max-len-a", "0", "--max-len-b", str(args.max_len),
+                "--batch-size", str(args.gen_batch_size), "--nbest", "1"]
+    if os.path.exists(os.path.join(data_bin, "spm.model")):
+        command += ["--post-process", "sentencepiece"]
+    return command + device_options(args) + shlex.split(args.generate_args)
+
+
+def child_environment(args: argparse.Namespace) -> dict:
+    environment = dict(os.environ)
+    # fairseq's tools live next to this interpreter (the venv), whatever PATH says.
+    environment["PATH"] = os.path.dirname(sys.executable) + os.pathsep + environment.get("PATH", "")
+    # fairseq's log lines reach train.log as they are written, not lost in a buffer if the run is killed.
+    environment["PYTHONUNBUFFERED"] = "1"
+    if args.threads:
+        environment.update(OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    return environment
+
+
+def tail(path: str, count: int = 15) -> str:
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return "".join(handle.readlines()[-count:])
+
+
+def echo_training_progress(line: str, label: str) -> None:
+    """Show fairseq's speed, validation and early-stopping lines in short."""
+    inner, valid = TRAIN_INNER.search(line), VALID_LINE.search(line)
+    if inner:
+        progress(f"  [{label}] epoch {int(inner.group(2))}, update {inner.group(5)}: "
+                 f"{float(inner.group(3)):.0f} target words/s")
+    elif valid:
+        progress(f"  [{label}] epoch {int(valid.group(1))}: valid nll_loss {valid.group(2)}")
+    elif EARLY_STOP in line:
+        progress(f"  [{label}] {line.split('|')[-1].strip()}")
+
+
+def run_training(command: List[str], log_path: str, label: str, environment: dict) -> None:
+    """Run fairseq-train, appending its output to the log (after a header that starts a new run
+    segment) and echoing validation results as progress."""
+    with open(log_path, "a", encoding="utf-8", buffering=1) as log:  # line-buffered too
+        log.write(f"{RUN_HEADER}{datetime.now():%Y-%m-%d %H:%M:%S}\n$ {shlex.join(command)}\n")
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, env=environment) as process:
+            try:
+                for line in process.stdout:
+                    log.write(line)
+                    echo_training_progress(line, label)
+            except BaseException:  # interrupted: stop fairseq too; it resumes from its checkpoint
+                process.kill()
+                raise
+        returncode = process.returncode
+    if returncode != 0:
+        raise ExperimentError(f"{label}: fairseq-train failed (exit {returncode}); last lines:\n"
+                              f"{tail(log_path)}full log: {log_path}")
+
+
+def parse_train_log(text: str) -> dict:
+    """Speeds, wall time and best validation point of a (possibly resumed) fairseq-train log.
+
+    Per run segment (one fairseq-train call), the first train_inner interval is left out of the
+    speeds: it includes start-up. Wall time adds up the segments, first to last log line.
+    """
+    words_per_second, seconds_per_update, wall_seconds = [], [], 0.0
+    for segment in text.split(RUN_HEADER)[1:]:
+        started = datetime.strptime(segment[:19], "%Y-%m-%d %H:%M:%S")
+        times = [datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S")
+                 for match in map(LOG_TIME.match, segment.splitlines()) if match]
+        if times:
+            wall_seconds += (times[-1] - started).total_seconds()
+        intervals = [match for match in map(TRAIN_INNER.match, segment.splitlines()) if match][1:]
+        words_per_second += [float(match.group(3)) for match in intervals]
+        seconds_per_update += [float(match.group(4)) / float(match.group(3))
+                               for match in intervals if float(match.group(3)) > 0]
+    validations = [(float(loss), int(epoch), int(updates))
+                   for epoch, loss, updates in VALID_LINE.findall(text)]
+    best = min(validations, key=lambda validation: validation[0]) if validations else None
+    return {
+        "train_words_per_second": statistics.median(words_per_second) if words_per_second else None,
+        "seconds_per_update": statistics.median(seconds_per_update) if seconds_per_update else None,
+        "train_wall_seconds": wall_seconds,
+        "best_valid_nll_loss": best[0] if best else None,
+        "best_epoch": best[1] if best else None,
+        "best_updates": best[2] if best else None,
+        "epochs": max((validation[1] for validation in validations), default=0),
+        "updates": max((validation[2] for validation in validations), default=0),
+        "stopped_early": EARLY_STOP in text,
+    }
+
+
+def parse_generate_log(text: str, log_path: str) -> dict:
+    match = TRANSLATED.search(text)
+    if match is None:
+        raise ExperimentError(f"no 'Translated N sentences' line in {log_path}")
+    return {"sentences": int(match.group(1).replace(",", "")),
+            "generation_seconds": float(match.group(3)),
+            "sentences_per_second": float(match.group(4))}
