@@ -225,7 +225,7 @@ def test_speed_ratios_against_the_transformer():
 
 def test_model_folder_depends_on_settings_not_on_the_row_name():
     arguments = experiment.build_parser().parse_args(["work"])
-    systems = experiment.make_systems(1.0, 0.1)
+    systems = experiment.make_systems()
     names = {name: experiment.model_folder_name(system, experiment.model_settings(system, arguments, "d1"))
              for name, system in systems.items() if system.task}
     assert names[experiment.PGKPR] == names[experiment.PGKPR_REF]
@@ -258,15 +258,3 @@ def test_training_fingerprint_covers_what_training_reads_whatever_split_is_decod
     (data_bin / "valid.src-tgt.src.bin").write_text("other validation data")  # early stopping
     assert fingerprint("test") != before
 
-
-def test_detached_counterparts_reach_fairseq_and_the_cache_key():
-    pgkpr = experiment.make_systems(1.0, 0.1)[experiment.PGKPR]
-    folders, commands = {}, {}
-    for choice in ("trained", "detached"):
-        arguments = experiment.build_parser().parse_args(["work", "--con-counterparts", choice])
-        folders[choice] = experiment.model_folder_name(
-            pgkpr, experiment.model_settings(pgkpr, arguments, "d1"))
-        commands[choice] = experiment.train_command(pgkpr, arguments, "bin", "save")
-    assert folders["trained"] != folders["detached"]
-    assert "--con-detach-counterparts" in commands["detached"]
-    assert "--con-detach-counterparts" not in commands["trained"]

@@ -7,6 +7,8 @@ import os
 from typing import Iterable, Optional
 
 from .messages import ExperimentError
+from .settings import (PGKPR_TASK, TRANSLATION_TASK, DecodingSettings, TrainingSettings, cache_key,
+                       settings_from)
 from .systems import System
 
 HASH_LENGTH = 10
@@ -38,38 +40,24 @@ def format_weight(value: float) -> str:
 def model_settings(system: System, args: argparse.Namespace, data_fingerprint: str) -> dict:
     """Everything that changes a trained model (not its name: two systems with equal settings
     share one model)."""
-    settings = {
-        "task": system.task, "data": data_fingerprint,
-        "encoder_layers": args.encoder_layers, "decoder_layers": args.decoder_layers,
-        "embed_dim": args.embed_dim, "ffn_dim": args.ffn_dim, "heads": args.heads,
-        "dropout": args.dropout, "label_smoothing": args.label_smoothing,
-        "lr": args.lr, "lr_scheduler": args.lr_scheduler, "warmup_updates": args.warmup_updates,
-        "clip_norm": args.clip_norm, "batch_size": args.batch_size, "max_epoch": args.max_epoch,
-        "max_update": args.max_update, "patience": args.patience, "seed": args.seed,
-        "train_args": args.train_args,
-    }
-    if system.task == "pgkpr":
-        settings.update(rec_weight=system.rec_weight, con_weight=system.con_weight,
-                        con_temperature=args.con_temperature, con_similarity=args.con_similarity,
-                        con_counterparts=args.con_counterparts,
-                        inference_keywords=args.inference_keywords,
-                        keyword_threshold=args.keyword_threshold)
-    return settings
+    settings = system.training_settings(settings_from(TrainingSettings, args))
+    return {"task": system.task, "data": data_fingerprint, **cache_key(settings, system.task)}
 
 
 def model_folder_name(system: System, settings: dict) -> str:
-    if system.task == "translation":
+    """Named after the task, and for PGKPR its loss weights, so that a reader can tell the rows apart."""
+    if system.task == TRANSLATION_TASK:
         return f"transformer-{settings_hash(settings)}"
-    return (f"pgkpr-rec{format_weight(system.rec_weight)}-con{format_weight(system.con_weight)}"
-            f"-{settings_hash(settings)}")
+    weights = f"rec{format_weight(settings['rec_weight'])}-con{format_weight(settings['con_weight'])}"
+    return f"pgkpr-{weights}-{settings_hash(settings)}"
 
 
 def decode_settings(system: System, args: argparse.Namespace, model_name: str,
                     test_fingerprint: str) -> dict:
-    return {"model": model_name, "keyword_stream": system.keyword_stream if system.task == "pgkpr" else None,
-            "test": test_fingerprint, "split": args.test_split, "beam": args.beam, "lenpen": args.lenpen,
-            "max_len": args.max_len, "gen_batch_size": args.gen_batch_size,
-            "generate_args": args.generate_args}
+    """Everything that changes a decoding."""
+    keyword_stream = system.keyword_stream if system.task == PGKPR_TASK else None
+    return {"model": model_name, "keyword_stream": keyword_stream, "test": test_fingerprint,
+            "split": args.test_split, **cache_key(settings_from(DecodingSettings, args), system.task)}
 
 
 class FolderLock:

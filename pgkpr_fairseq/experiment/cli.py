@@ -4,7 +4,8 @@ import os
 import shlex
 import signal
 import sys
-from typing import List, Optional, Sequence
+from dataclasses import fields
+from typing import List, Optional, Sequence, Tuple
 
 from ..scoring import read_sources_and_references
 from ..textio import InputError, atomic_output
@@ -12,6 +13,8 @@ from .inputs import Inputs
 from .messages import ExperimentError, progress
 from .report import format_report
 from .runner import Experiment
+from .settings import (MACHINE, SETTINGS, add_arguments, default_variable, option_name,
+                       recipe_variables)
 from .systems import QUICK_SYSTEMS, SYSTEM_NAMES, make_systems
 
 
@@ -24,12 +27,43 @@ def parse_systems(text: str) -> List[str]:
     return names
 
 
+def recipe_options() -> List[Tuple[str, Tuple[str, ...]]]:
+    """The options the recipes set from environment variables (scripts/experiment_env.sh), each with
+    its variables: every setting, and --cache."""
+    return ([(option_name(setting), recipe_variables(setting))
+             for settings_class in SETTINGS for setting in fields(settings_class)]
+            + [("--cache", (default_variable("--cache"),))])
+
+
+class PrintRecipeOptions(argparse.Action):
+    """Prints recipe_options(), one option and its variables per line, and exits."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print("\n".join(" ".join([option, *variables]) for option, variables in recipe_options()))
+        parser.exit()
+
+
+def recipe_epilog() -> str:
+    exceptions = [f"{option}: {' or '.join(variables)}" for option, variables in recipe_options()
+                  if variables != (default_variable(option),)]
+    return ("The recipes (scripts/quora/run.sh, scripts/mscoco/run.sh, scripts/benchmark_quora.sh) set "
+            "each option from the environment variable of its name in capitals (--embed-dim: "
+            f"EMBED_DIM), except {'; '.join(exceptions)}.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pgkpr-experiment",
         description="Train, generate and score the paper's systems (Tables 2-3) on a folder prepared "
                     "by preprocess/prepare.sh, and print the table. Rows are cached: rerun to "
-                    "resume or complete the table.")
+                    "resume or complete the table.",
+        epilog=recipe_epilog())
+    parser.add_argument("--recipe-variables", action=PrintRecipeOptions,
+                        help="print each option the recipes set from environment variables, with "
+                             "its variables (the first one set wins), and exit")
     parser.add_argument("work", metavar="WORK",
                         help="folder written by preprocess/prepare.sh (WORK/text, WORK/data-bin)")
     where = parser.add_argument_group("inputs and outputs")
@@ -51,75 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="only " + ", ".join(QUICK_SYSTEMS))
     rows.add_argument("--table-only", action="store_true",
                       help="compute nothing: print the table of the rows already cached")
-    model = parser.add_argument_group("model (the same for every system; the paper's sizes by default)")
-    model.add_argument("--encoder-layers", type=int, default=6, help="encoder layers [%(default)s]")
-    model.add_argument("--decoder-layers", type=int, default=6, help="decoder layers [%(default)s]")
-    model.add_argument("--embed-dim", type=int, default=512, help="model width [%(default)s]")
-    model.add_argument("--ffn-dim", type=int, default=2048, help="feed-forward width [%(default)s]")
-    model.add_argument("--heads", type=int, default=8, help="attention heads [%(default)s]")
-    model.add_argument("--dropout", type=float, default=0.1, help="dropout [%(default)s]")
-    losses = parser.add_argument_group("losses")
-    losses.add_argument("--rec-weight", type=float, default=1.0,
-                        help="lambda1 of PGKPR (reconstruction) [%(default)s]")
-    losses.add_argument("--con-weight", type=float, default=0.1,
-                        help="lambda2 of PGKPR (contrastive): the paper's 0.1 on Quora, 1 on "
-                             "MSCOCO [%(default)s]")
-    losses.add_argument("--con-temperature", type=float, default=0.1,
-                        help="tau of the contrastive loss [%(default)s]")
-    losses.add_argument("--con-similarity", choices=("dot", "cosine"), default="dot",
-                        help="similarity of the contrastive loss [%(default)s]")
-    losses.add_argument("--con-counterparts", choices=("trained", "detached"), default="trained",
-                        help="counterparts of the contrastive loss encoded with gradients (as eq. 3 "
-                             "reads) or without (fairseq's --con-detach-counterparts) [%(default)s]")
-    losses.add_argument("--label-smoothing", type=float, default=0.1,
-                        help="label smoothing of the generation loss, every system [%(default)s]")
-    losses.add_argument("--inference-keywords", choices=("sample", "threshold"), default="sample",
-                        help="PGKPR's keyword selection on valid and test [%(default)s]")
-    losses.add_argument("--keyword-threshold", type=float, default=0.5,
-                        help="threshold of --inference-keywords threshold [%(default)s]")
-    budget = parser.add_argument_group("optimization and budget (the same for every system)")
-    budget.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate [%(default)s]")
-    budget.add_argument("--lr-scheduler", choices=("fixed", "inverse_sqrt"), default="fixed",
-                        help="learning-rate schedule [%(default)s: constant, as the authors]")
-    budget.add_argument("--warmup-updates", type=int, default=0,
-                        help="linear warm-up updates [%(default)s]")
-    budget.add_argument("--clip-norm", type=float, default=0.0,
-                        help="gradient norm clipping, 0 for none [%(default)s]")
-    budget.add_argument("--batch-size", type=int, default=128,
-                        help="sentences per batch [%(default)s]")
-    budget.add_argument("--max-epoch", type=int, default=35,
-                        help="epochs at most [%(default)s: the authors' 35 on Quora]")
-    budget.add_argument("--max-update", type=int, default=0,
-                        help="updates at most, 0 for no limit [%(default)s]")
-    budget.add_argument("--patience", type=int, default=5,
-                        help="stop after this many validations without a better valid "
-                             "nll_loss [%(default)s]")
-    budget.add_argument("--seed", type=int, default=1, help="training seed [%(default)s]")
-    budget.add_argument("--train-args", default="",
-                        help="further fairseq-train options for every system, one string "
-                             "(part of the cache key)")
-    decoding = parser.add_argument_group("decoding (the same for every system)")
-    decoding.add_argument("--beam", type=int, default=5, help="beam size [%(default)s]")
-    decoding.add_argument("--lenpen", type=float, default=1.0, help="length penalty [%(default)s]")
-    decoding.add_argument("--max-len", type=int, default=200,
-                          help="generated tokens at most (absolute: fairseq's --max-len-b with "
-                               "--max-len-a 0) [%(default)s]")
-    decoding.add_argument("--gen-batch-size", type=int, default=128,
-                          help="sentences per generation batch [%(default)s]")
-    decoding.add_argument("--generate-args", default="",
-                          help="further fairseq-generate options for every system, one string "
-                               "(part of the cache key)")
-    machine = parser.add_argument_group("machine (not part of the cache key)")
-    machine.add_argument("--cpu", action=argparse.BooleanOptionalAction, default=None,
-                         help="train and generate on the CPU [when no GPU is visible]")
-    machine.add_argument("--threads", type=int,
-                         help="OMP_NUM_THREADS / MKL_NUM_THREADS of the fairseq runs [torch's default]")
-    machine.add_argument("--num-workers", type=int, default=0,
-                         help="fairseq data-loading worker processes; 0 loads (and perturbs) in "
-                              "the training process, so time per update includes it [%(default)s]")
-    machine.add_argument("--log-interval", type=int, default=20,
-                         help="updates per fairseq log line (the speeds are medians over them) "
-                              "[%(default)s]")
+    groups = {}
+    for settings_class in SETTINGS:
+        groups.update(add_arguments(parser, settings_class))
+    groups[MACHINE].add_argument("--cpu", action=argparse.BooleanOptionalAction, default=None,
+                                 help="train and generate on the CPU [when no GPU is visible]")
     return parser
 
 
@@ -149,7 +119,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     try:
         inputs = resolve_paths(args)
         resolve_device(args)
-        systems = make_systems(args.rec_weight, args.con_weight)
+        systems = make_systems()
         chosen = [systems[name] for name in SYSTEM_NAMES if name in args.systems]
         inputs.check([] if args.table_only else chosen)
         os.makedirs(args.cache, exist_ok=True)

@@ -12,6 +12,8 @@ from typing import List
 
 from .inputs import SOURCE_LANG, TARGET_LANG
 from .messages import ExperimentError, progress
+from .settings import (GENERATE, PGKPR_TASK, TRAIN, TRANSLATION_TASK, DecodingSettings,
+                       MachineSettings, TrainingSettings, fairseq_options, settings_from)
 from .systems import System
 
 # The plugin's folder, fairseq's --user-dir.
@@ -28,66 +30,49 @@ TRANSLATED = re.compile(r"Translated ([\d,]+) sentences \(([\d,]+) tokens\) in (
 EARLY_STOP = "early stop since valid performance hasn't improved"
 
 
-def architecture_options(args: argparse.Namespace) -> List[str]:
-    """The same dimensions for every system, whatever the architecture's own defaults."""
-    options = []
-    for side in ("encoder", "decoder"):
-        options += [f"--{side}-layers", str(getattr(args, f"{side}_layers")),
-                    f"--{side}-embed-dim", str(args.embed_dim),
-                    f"--{side}-ffn-embed-dim", str(args.ffn_dim),
-                    f"--{side}-attention-heads", str(args.heads)]
-    return options + ["--dropout", str(args.dropout), "--share-all-embeddings"]
+# How each task is trained and decoded, besides its settings.
+TRAIN_TASK_OPTIONS = {
+    TRANSLATION_TASK: ["--task", "translation", "--arch", "transformer",
+                       "--criterion", "label_smoothed_cross_entropy"],
+    PGKPR_TASK: ["--user-dir", USER_DIR, "--task", "pgkpr", "--arch", "pgkpr_transformer",
+                 "--criterion", "pgkpr"],
+}
+GENERATE_TASK_OPTIONS = {
+    TRANSLATION_TASK: ["--task", "translation"],
+    PGKPR_TASK: ["--user-dir", USER_DIR, "--task", "pgkpr"],
+}
 
 
-def keyword_options(args: argparse.Namespace) -> List[str]:
-    return ["--inference-keywords", args.inference_keywords,
-            "--keyword-threshold", str(args.keyword_threshold)]
-
-
-def device_options(args: argparse.Namespace) -> List[str]:
-    return (["--cpu"] if args.cpu else []) + ["--num-workers", str(args.num_workers)]
+def machine_options(args: argparse.Namespace, tool: str, task: str) -> List[str]:
+    return (["--cpu"] if args.cpu else []) + fairseq_options(settings_from(MachineSettings, args),
+                                                             tool, task)
 
 
 def train_command(system: System, args: argparse.Namespace, data_bin: str, save_dir: str) -> List[str]:
-    command = ["fairseq-train", data_bin, "-s", SOURCE_LANG, "-t", TARGET_LANG]
-    if system.task == "translation":
-        command += ["--task", "translation", "--arch", "transformer",
-                    "--criterion", "label_smoothed_cross_entropy"]
-    else:
-        command += ["--user-dir", USER_DIR, "--task", "pgkpr", "--arch", "pgkpr_transformer",
-                    "--criterion", "pgkpr", "--rec-weight", str(system.rec_weight),
-                    "--con-weight", str(system.con_weight),
-                    "--con-temperature", str(args.con_temperature),
-                    "--con-similarity", args.con_similarity] + keyword_options(args)
-        if args.con_counterparts == "detached":
-            command.append("--con-detach-counterparts")
-    command += architecture_options(args)
-    command += ["--label-smoothing", str(args.label_smoothing),
-                "--optimizer", "adam", "--lr", str(args.lr), "--lr-scheduler", args.lr_scheduler,
-                "--warmup-updates", str(args.warmup_updates), "--clip-norm", str(args.clip_norm),
-                "--batch-size", str(args.batch_size), "--max-epoch", str(args.max_epoch),
-                "--max-update", str(args.max_update),
-                "--best-checkpoint-metric", "nll_loss", "--patience", str(args.patience),
-                "--seed", str(args.seed), "--save-dir", save_dir, "--no-epoch-checkpoints",
-                "--log-format", "simple", "--log-interval", str(args.log_interval)]
-    return command + device_options(args) + shlex.split(args.train_args)
+    settings = system.training_settings(settings_from(TrainingSettings, args))
+    # Every setting is given, whatever the architecture's own defaults, so that the systems differ
+    # only where their settings do.
+    return (["fairseq-train", data_bin, "-s", SOURCE_LANG, "-t", TARGET_LANG]
+            + TRAIN_TASK_OPTIONS[system.task]
+            + ["--share-all-embeddings", "--optimizer", "adam", "--best-checkpoint-metric", "nll_loss",
+               "--save-dir", save_dir, "--no-epoch-checkpoints", "--log-format", "simple"]
+            + machine_options(args, TRAIN, system.task)
+            + fairseq_options(settings, TRAIN, system.task))
 
 
 def generate_command(system: System, args: argparse.Namespace, data_bin: str,
                      checkpoint: str) -> List[str]:
-    command = ["fairseq-generate", data_bin, "-s", SOURCE_LANG, "-t", TARGET_LANG]
-    if system.task == "translation":
-        command += ["--task", "translation"]
-    else:
-        command += ["--user-dir", USER_DIR, "--task", "pgkpr",
-                    "--keyword-prob-stream", system.keyword_stream] + keyword_options(args)
-    # An absolute length cap (max-len-a 0): PGKPR's source is 2l+1 long, the Transformer's l.
-    command += ["--path", checkpoint, "--gen-subset", args.test_split, "--beam", str(args.beam),
-                "--lenpen", str(args.lenpen), "--max-len-a", "0", "--max-len-b", str(args.max_len),
-                "--batch-size", str(args.gen_batch_size), "--nbest", "1"]
+    settings = system.training_settings(settings_from(TrainingSettings, args))
+    command = (["fairseq-generate", data_bin, "-s", SOURCE_LANG, "-t", TARGET_LANG]
+               + GENERATE_TASK_OPTIONS[system.task] + fairseq_options(settings, GENERATE, system.task))
+    if system.task == PGKPR_TASK:
+        command += ["--keyword-prob-stream", system.keyword_stream]
+    command += ["--path", checkpoint, "--gen-subset", args.test_split, "--max-len-a", "0",
+                "--nbest", "1"]
     if os.path.exists(os.path.join(data_bin, "spm.model")):
         command += ["--post-process", "sentencepiece"]
-    return command + device_options(args) + shlex.split(args.generate_args)
+    return (command + machine_options(args, GENERATE, system.task)
+            + fairseq_options(settings_from(DecodingSettings, args), GENERATE, system.task))
 
 
 def child_environment(args: argparse.Namespace) -> dict:

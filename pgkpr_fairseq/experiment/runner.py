@@ -9,7 +9,8 @@ from typing import Optional
 
 from ..scoring import COLUMNS, read_sources_and_references, score_system, write_json
 from ..textio import atomic_output
-from .cache import FolderLock, decode_settings, model_folder_name, model_settings, read_json, settings_hash
+from .cache import (FolderLock, decode_settings, model_folder_name, model_settings, read_json,
+                    settings_hash)
 from .fairseq_runs import (child_environment, generate_command, parse_generate_log, parse_train_log,
                            run_training, tail, train_command)
 from .inputs import Inputs
