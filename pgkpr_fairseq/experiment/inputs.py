@@ -11,7 +11,8 @@ from .systems import System
 
 SOURCE_LANG, TARGET_LANG = "src", "tgt"
 # The splits fairseq-train reads (its --train-subset and --valid-subset defaults).
-TRAINING_SPLITS = ("train", "valid")
+TRAIN_SUBSET, VALID_SUBSET = "train", "valid"
+TRAINING_SPLITS = (TRAIN_SUBSET, VALID_SUBSET)
 
 
 @dataclass
