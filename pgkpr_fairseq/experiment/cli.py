@@ -7,6 +7,7 @@ import sys
 from dataclasses import fields
 from typing import List, Optional, Sequence, Tuple
 
+from ..cli import run_command
 from ..scoring import read_sources_and_references
 from ..textio import InputError, atomic_output
 from .inputs import Inputs
@@ -16,6 +17,10 @@ from .runner import Experiment
 from .settings import (MACHINE, SETTINGS, add_arguments, default_variable, option_name,
                        recipe_variables)
 from .systems import QUICK_SYSTEMS, SYSTEM_NAMES, make_systems
+
+PROGRAM = "pgkpr-experiment"
+# What stops a row, or the run, with one line (pgkpr_fairseq.cli).
+USER_ERRORS = (ExperimentError, InputError)
 
 
 def parse_systems(text: str) -> List[str]:
@@ -56,7 +61,7 @@ def recipe_epilog() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="pgkpr-experiment",
+        prog=PROGRAM,
         description="Train, generate and score the paper's systems (Tables 2-3) on a folder prepared "
                     "by preprocess/prepare.sh, and print the table. Rows are cached: rerun to "
                     "resume or complete the table.",
@@ -110,42 +115,43 @@ def resolve_paths(args: argparse.Namespace) -> Inputs:
                   os.path.abspath(args.text or os.path.join(args.work, "text")), args.test_split)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Entry point of `pgkpr-experiment`."""
+def run(args: argparse.Namespace, command_line: str) -> None:
+    """Compute (or read from the cache) the chosen rows, print and write the report."""
+    inputs = resolve_paths(args)
+    resolve_device(args)
+    systems = make_systems()
+    chosen = [systems[name] for name in SYSTEM_NAMES if name in args.systems]
+    inputs.check([] if args.table_only else chosen)
+    os.makedirs(args.cache, exist_ok=True)
+    experiment = Experiment(args, inputs)
+    results, failures = {}, []
+    for position, system in enumerate(chosen, 1):
+        if args.table_only:
+            cached = experiment.cached_row(system)
+            if cached is not None:
+                results[system.name] = cached
+            continue
+        progress(f"[{position}/{len(chosen)}] {system.name}")
+        try:
+            results[system.name] = experiment.run_row(system)
+        except USER_ERRORS as error:  # the other rows can still be computed
+            failures.append(system.name)
+            progress(f"{PROGRAM}: {error}")
+    sources, _ = read_sources_and_references(inputs.source_path(), inputs.reference_paths())
+    pending = [system.name for system in chosen if system.name not in results]
+    report = format_report(results, pending, len(sources), args.test_split, command_line)
+    print(report, end="")
+    with atomic_output(args.output) as handle:
+        handle.write(report)
+    progress(f"report written to {args.output}")
+    if failures:
+        raise ExperimentError(f"failed rows: {', '.join(failures)} (logs above)")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of `pgkpr-experiment`; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     # A terminated run cleans up like an interrupted one: fairseq stopped, no temporary files left.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     args = build_parser().parse_args(argv)
-    try:
-        inputs = resolve_paths(args)
-        resolve_device(args)
-        systems = make_systems()
-        chosen = [systems[name] for name in SYSTEM_NAMES if name in args.systems]
-        inputs.check([] if args.table_only else chosen)
-        os.makedirs(args.cache, exist_ok=True)
-        experiment = Experiment(args, inputs)
-        results, failures = {}, []
-        for position, system in enumerate(chosen, 1):
-            if args.table_only:
-                cached = experiment.cached_row(system)
-                if cached is not None:
-                    results[system.name] = cached
-                continue
-            progress(f"[{position}/{len(chosen)}] {system.name}")
-            try:
-                results[system.name] = experiment.run_row(system)
-            except (ExperimentError, InputError) as error:
-                failures.append(system.name)
-                progress(f"pgkpr-experiment: {error}")
-        sources, _ = read_sources_and_references(inputs.source_path(), inputs.reference_paths())
-        pending = [system.name for system in chosen if system.name not in results]
-        report = format_report(results, pending, len(sources), args.test_split,
-                               shlex.join(["pgkpr-experiment"] + argv))
-        print(report, end="")
-        with atomic_output(args.output) as handle:
-            handle.write(report)
-        progress(f"report written to {args.output}")
-        if failures:
-            sys.exit(f"pgkpr-experiment: error: failed rows: {', '.join(failures)} (logs above)")
-    except (ExperimentError, InputError) as error:
-        sys.exit(f"pgkpr-experiment: error: {error}")
+    return run_command(PROGRAM, lambda: run(args, shlex.join([PROGRAM] + argv)), USER_ERRORS)
