@@ -69,14 +69,17 @@ def setting(default, help_text: str, group: str, tools: Tuple[str, ...], *,
 
 def training(default, help_text: str, group: str, tools: Tuple[str, ...] = (TRAIN,),
              **options) -> Field:
+    """A field of TrainingSettings: given to fairseq-train (and to the `tools` named)."""
     return setting(default, help_text, group, tools, **options)
 
 
 def decoding(default, help_text: str, **options) -> Field:
+    """A field of DecodingSettings: given to fairseq-generate."""
     return setting(default, help_text, DECODING, (GENERATE,), **options)
 
 
 def machine(default, help_text: str, tools: Tuple[str, ...], **options) -> Field:
+    """A field of MachineSettings, given to the `tools` named."""
     return setting(default, help_text, MACHINE, tools, **options)
 
 
