@@ -19,7 +19,7 @@ from .systems import System
 
 
 class Experiment:
-    """The cache layout and the steps of every row (see the module docstring)."""
+    """The cache layout and the steps of every row (see the package docstring)."""
 
     def __init__(self, args: argparse.Namespace, inputs: Inputs):
         self.args = args
