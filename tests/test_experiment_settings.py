@@ -1,6 +1,6 @@
 """pgkpr-experiment's settings: every one reaches its cache key and its fairseq commands, the recipes'
-variables reach the runner, and the keys of today's settings stay those of the caches made before
-the settings were declared once."""
+variables reach the runner, and the Transformer's keys stay those of the caches made before the
+settings were declared once (PGKPR's changed with the method, issue "Faithful PGKPR")."""
 import os
 import subprocess
 import sys
@@ -63,7 +63,9 @@ CACHED_BEFORE = {
 
 
 @pytest.mark.parametrize("case, options", [("defaults", DEFAULTS_BEFORE), ("changed", CHANGED)])
-def test_cache_keys_of_todays_settings_are_those_of_the_earlier_caches(case, options):
+def test_only_the_transformer_keeps_the_cache_keys_of_the_earlier_caches(case, options):
+    """The Transformer trains as before; PGKPR's models of before the faithful-method fixes
+    (negatives by text, the training keyword stream, ...) must not be reused."""
     arguments = experiment.build_parser().parse_args(["work", *options])
     keys = {}
     for name, system in experiment.make_systems().items():
@@ -72,7 +74,10 @@ def test_cache_keys_of_todays_settings_are_those_of_the_earlier_caches(case, opt
         folder = experiment.model_folder_name(system, experiment.model_settings(system, arguments, "d1"))
         decoding = experiment.decode_settings(system, arguments, folder, "t1")
         keys[name] = (folder, experiment.settings_hash(decoding))
-    assert keys == CACHED_BEFORE[case]
+    before = CACHED_BEFORE[case]
+    assert keys["Transformer"] == before["Transformer"]
+    for name in keys.keys() - {"Transformer"}:
+        assert keys[name][0] != before[name][0] and keys[name][1] != before[name][1], name
 
 
 def other_value(setting):

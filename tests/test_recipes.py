@@ -292,7 +292,8 @@ def test_training_fingerprint_covers_what_training_reads_whatever_split_is_decod
     data_bin = tmp_path / "data-bin"
     data_bin.mkdir()
     for name in ["dict.src.txt", "dict.tgt.txt", "train.src-tgt.src.bin", "valid.src-tgt.src.bin",
-                 "test.src-tgt.src.bin", "valid.src-tgt.src.kwprob_ref.bin"]:
+                 "test.src-tgt.src.bin", "test.src-tgt.src.kwprob_ref.bin",
+                 "train.src-tgt.src.kwprob_ref.bin"]:
         (data_bin / name).write_text(name)
 
     def fingerprint(split):
@@ -301,8 +302,11 @@ def test_training_fingerprint_covers_what_training_reads_whatever_split_is_decod
     before = fingerprint("test")
     assert fingerprint("valid") == before  # scoring on val reuses the models trained for test
     (data_bin / "test.src-tgt.src.bin").write_text("other test data")
-    (data_bin / "valid.src-tgt.src.kwprob_ref.bin").write_text("other reference scores")
+    (data_bin / "test.src-tgt.src.kwprob_ref.bin").write_text("other reference scores")
     assert fingerprint("test") == before
+    (data_bin / "train.src-tgt.src.kwprob_ref.bin").write_text("other training keywords")
+    assert fingerprint("test") != before  # PGKPR trains on stage one's (s [SEP] t) scores
+    before = fingerprint("test")
     (data_bin / "valid.src-tgt.src.bin").write_text("other validation data")  # early stopping
     assert fingerprint("test") != before
 

@@ -53,6 +53,15 @@ GENERATE_TASK_OPTIONS = {
     TRANSLATION_TASK: ["--task", "translation"],
     PGKPR_TASK: ["--user-dir", USER_DIR, "--task", "pgkpr"],
 }
+# fairseq's translation task has no CPU bf16: the plugin's translation_bf16 adds it.
+BF16_TRANSLATION = ["--user-dir", USER_DIR, "--task", "translation_bf16"]
+
+
+def task_options(options: dict, task: str, settings: TrainingSettings) -> List[str]:
+    """A task's own options; the Transformer in bf16 runs the plugin's translation_bf16."""
+    if task == TRANSLATION_TASK and settings.precision == "bf16":
+        return BF16_TRANSLATION + options[task][2:]
+    return options[task]
 
 
 def machine_options(args: argparse.Namespace, tool: str, task: str) -> List[str]:
@@ -65,7 +74,7 @@ def train_command(system: System, args: argparse.Namespace, data_bin: str, save_
     # Every setting is given, whatever the architecture's own defaults, so that the systems differ
     # only where their settings do.
     return (["fairseq-train", data_bin, "-s", SOURCE_LANG, "-t", TARGET_LANG]
-            + TRAIN_TASK_OPTIONS[system.task]
+            + task_options(TRAIN_TASK_OPTIONS, system.task, settings)
             + ["--share-all-embeddings", "--optimizer", "adam", "--best-checkpoint-metric", "nll_loss",
                "--save-dir", save_dir, "--no-epoch-checkpoints", "--log-format", "json"]
             + machine_options(args, TRAIN, system.task)
@@ -76,7 +85,8 @@ def generate_command(system: System, args: argparse.Namespace, data_bin: str,
                      checkpoint: str) -> List[str]:
     settings = system.training_settings(settings_from(TrainingSettings, args))
     command = (["fairseq-generate", data_bin, "-s", SOURCE_LANG, "-t", TARGET_LANG]
-               + GENERATE_TASK_OPTIONS[system.task] + fairseq_options(settings, GENERATE, system.task))
+               + task_options(GENERATE_TASK_OPTIONS, system.task, settings)
+               + fairseq_options(settings, GENERATE, system.task))
     if system.task == PGKPR_TASK:
         command += ["--keyword-prob-stream", system.keyword_stream]
     command += ["--path", checkpoint, "--gen-subset", args.test_split, "--max-len-a", "0",

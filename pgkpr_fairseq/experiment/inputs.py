@@ -53,13 +53,13 @@ class Inputs:
 
     def training_fingerprint(self) -> str:
         """The data-bin files training reads: the dictionaries and the splits fairseq-train reads
-        (TRAINING_SPLITS), without the kwprob_ref streams (only PGKPR-ref's decoding reads them).
-        Whatever split is decoded, the same data gives the same models."""
+        (TRAINING_SPLITS), with every side stream (the training split's kwprob_ref included: PGKPR
+        trains on it). Whatever split is decoded, the same data gives the same models."""
         split_file = re.compile(rf"^(\w+)\.{SOURCE_LANG}-{TARGET_LANG}\.")
 
         def read_by_training(name: str) -> bool:
             match = split_file.match(name)
-            return (match is None or match.group(1) in TRAINING_SPLITS) and ".kwprob_ref." not in name
+            return match is None or match.group(1) in TRAINING_SPLITS
 
         names = [name for name in os.listdir(self.data_bin) if read_by_training(name)]
         return fingerprint_files(os.path.join(self.data_bin, name) for name in names)

@@ -10,7 +10,8 @@ model's cache key for the tasks it applies to), in DecodingSettings when it chan
 decoding's key), in MachineSettings when it changes only the speed (no key). The runner's option is
 `--<field name>`, the recipes' environment variable the field name in capitals (unless `variables`
 says otherwise), and fairseq's option the runner's (unless `fairseq` says otherwise). A new field
-changes the keys of the tasks it applies to: their rows cached before it are computed again.
+changes the keys of the tasks it applies to, so their rows cached before it are computed again,
+unless its `unkeyed` value (what those runs did) is left out of the key.
 """
 import argparse
 import shlex
@@ -49,7 +50,8 @@ def further_options(value: str) -> List[str]:
 
 def setting(default, help_text: str, group: str, tools: Tuple[str, ...], *,
             fairseq: Optional[FairseqOptions] = None, tasks: Tuple[str, ...] = EVERY_TASK,
-            choices: Optional[Sequence[str]] = None, variables: Tuple[str, ...] = ()) -> Field:
+            choices: Optional[Sequence[str]] = None, variables: Tuple[str, ...] = (),
+            unkeyed: Any = None) -> Field:
     """A field of a settings dataclass (fairseq's `metadata={"help": ...}` convention).
 
     Args:
@@ -61,10 +63,11 @@ def setting(default, help_text: str, group: str, tools: Tuple[str, ...], *,
         choices: its allowed values.
         variables: the recipes' environment variables that set it, the first one set wins
             [its name in capitals].
+        unkeyed: a value left out of the cache key: what the runs did before the setting existed.
     """
     return field(default=default, metadata=dict(help=help_text, group=group, tools=tools,
                                                 fairseq=fairseq, tasks=tasks, choices=choices,
-                                                variables=variables))
+                                                variables=variables, unkeyed=unkeyed))
 
 
 def training(default, help_text: str, group: str, tools: Tuple[str, ...] = (TRAIN,),
@@ -102,8 +105,15 @@ class TrainingSettings:
     con_weight: float = training(0.1, "lambda2 of PGKPR (contrastive): the paper's 0.1 on Quora, 1 "
                                       "on MSCOCO", LOSSES, tasks=(PGKPR_TASK,))
     con_temperature: float = training(0.1, "tau of the contrastive loss", LOSSES, tasks=(PGKPR_TASK,))
-    con_similarity: str = training("dot", "similarity of the contrastive loss", LOSSES,
-                                   tasks=(PGKPR_TASK,), choices=("dot", "cosine"))
+    con_similarity: str = training("cosine", "similarity of the contrastive loss: cosine (the "
+                                             "authors'), or the raw dot product", LOSSES,
+                                   tasks=(PGKPR_TASK,), choices=("cosine", "dot"))
+    con_same_source_targets: str = training(
+        "negatives", "the targets of other pairs with the same source in eq. 3: negatives (the "
+                     "paper's neg not in {s_i, t_i}) or masked (fairseq's "
+                     "--con-mask-same-source-targets; MSCOCO's other captions of an image)", LOSSES,
+        tasks=(PGKPR_TASK,), choices=("negatives", "masked"),
+        fairseq=switch("--con-mask-same-source-targets", when="masked"))
     con_counterparts: str = training(
         "trained", "counterparts of the contrastive loss encoded with gradients (as eq. 3 reads) or "
                    "without (fairseq's --con-detach-counterparts)", LOSSES,
@@ -111,6 +121,23 @@ class TrainingSettings:
         fairseq=switch("--con-detach-counterparts", when="detached"))
     label_smoothing: float = training(0.1, "label smoothing of the generation loss, every system",
                                       LOSSES)
+    train_keyword_prob_stream: str = training(
+        "kwprob_ref", "PGKPR's keyword probabilities on the training split: kwprob_ref, stage one "
+                      "on (s [SEP] t) (the paper); kwprob, on (s [SEP] s); both, one per example "
+                      "and epoch (the authors' code)", LOSSES, tasks=(PGKPR_TASK,),
+        choices=("kwprob_ref", "kwprob", "kwprob,kwprob_ref"))
+    two_part_positions: str = training(
+        "sequential", "PGKPR's encoder positions of TS_s: sequential, or aligned (both halves "
+                      "numbered from the start)", MODEL, tasks=(PGKPR_TASK,),
+        choices=("sequential", "aligned"))
+    segment_embeddings: str = training(
+        "off", "PGKPR: a learned embedding of TS_s's half (fairseq's --segment-embeddings)", MODEL,
+        tasks=(PGKPR_TASK,), choices=("off", "on"), fairseq=switch("--segment-embeddings", when="on"))
+    precision: str = training(
+        "float32", "training, validation and generation in float32 or bf16 (the plugin's "
+                   "--cpu-bf16: CPUs with AVX512-BF16 or AMX; the Transformer trains with the "
+                   "task translation_bf16 then)", BUDGET, (TRAIN, GENERATE),
+        choices=("float32", "bf16"), fairseq=switch("--cpu-bf16", when="bf16"), unkeyed="float32")
     # Validation draws keywords as decoding does, so these change the model (early stopping) too.
     inference_keywords: str = training("sample", "PGKPR's keyword selection on valid and test",
                                        LOSSES, (TRAIN, GENERATE), tasks=(PGKPR_TASK,),
@@ -210,9 +237,12 @@ def settings_from(settings_class, args: argparse.Namespace):
 
 
 def cache_key(settings, task: str) -> dict:
-    """The settings that apply to runs of `task`, by name: their part of a cache key."""
+    """The settings that apply to runs of `task`, by name: their part of a cache key. A setting at
+    its `unkeyed` value is left out, so that adding a setting whose value reproduces what the runs
+    did before it keeps their caches."""
     return {setting_field.name: getattr(settings, setting_field.name)
-            for setting_field in fields(settings) if task in setting_field.metadata["tasks"]}
+            for setting_field in fields(settings) if task in setting_field.metadata["tasks"]
+            and getattr(settings, setting_field.name) != setting_field.metadata["unkeyed"]}
 
 
 def fairseq_options(settings, tool: str, task: str) -> List[str]:
