@@ -19,7 +19,10 @@ issues #5012 #5457 #5610 #4858):
      told to use torchrun, and the default nccl backend (GPUs only) to use gloo;
   7. a data-parallel run that resumes: rank 0 reads the checkpoint and sends the loaded state,
      fairseq's config objects included, to the other ranks, which must unpickle it in full (torch >=
-     2.6 would refuse the config objects).
+     2.6 would refuse the config objects);
+  8. checkpoints (train --restore-file, generate, interactive, hub_utils) load with weights_only=True
+     whatever torch's default (older torch, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1): unpickling a crafted
+     checkpoint would run its code. One that needs more than weights is refused with one line.
 """
 import importlib.util
 import re
@@ -49,6 +52,19 @@ TEXT_EDITS = {
             "import argparse\n"
             "if hasattr(torch.serialization, \"add_safe_globals\"):\n"
             "    torch.serialization.add_safe_globals([argparse.Namespace])\n",
+        ),
+        ("import os\n", "import os\nimport pickle\n"),
+        (
+            "        state = torch.load(f, map_location=torch.device(\"cpu\"))\n",
+            "        try:\n"
+            "            # weights only, whatever torch's default: unpickling anything else can run code\n"
+            "            state = torch.load(f, map_location=torch.device(\"cpu\"), weights_only=True)\n"
+            "        except pickle.UnpicklingError as error:\n"
+            "            needed = re.search(r\"GLOBAL (\\S+)\", str(error))\n"
+            "            raise SystemExit(\n"
+            "                f\"{path}: refused: loading it would import and run \"\n"
+            "                f\"{needed.group(1) if needed else 'code'}; checkpoints are read as weights only\"\n"
+            "            )\n",
         ),
     ],
     "modules/transformer_layer.py": [
