@@ -4,6 +4,7 @@ A tiny randomly initialized BERT (hidden 32, 2 layers, a vocabulary written here
 the real MiniLM is exercised in test_keywords_minilm.py.
 """
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -319,6 +320,19 @@ def test_bad_model_folders(tiny_bert, source_file, tmp_path, capsys):
     src, tgt = write_lines(tmp_path / "p.src", ["a b", "c d", "e f"]), write_lines(tmp_path / "p.tgt", ["x", "y", "z"])
     trained = tmp_path / "trained"
     assert_refused(["train", "--model", t5, "--src", src, "--tgt", tgt, "--output", trained], capsys, trained, t5)
+
+
+def test_only_safetensors_weights_are_read(tiny_bert, source_file, tmp_path, capsys):
+    """A pytorch_model.bin is a pickle, which can run code when it is loaded."""
+    pickled = tmp_path / "pickled"
+    shutil.copytree(tiny_bert, pickled)
+    (pickled / "model.safetensors").unlink()
+    torch.save(load_file(tiny_bert / "model.safetensors"), pickled / "pytorch_model.bin")
+    output = tmp_path / "out"
+    score = ["score", "--src", source_file, "--output", output, "--model"]
+    assert_refused([*score, pickled], capsys, output, f"{pickled}: the weights are pytorch_model.bin, a pickle")
+    (pickled / "pytorch_model.bin").unlink()
+    assert_refused([*score, pickled], capsys, output, f"{pickled}: no model.safetensors")
 
 
 def test_bad_text_files(keyword_classifier, tmp_path, capsys):
