@@ -87,6 +87,17 @@ def test_quora_bad_label_and_missing_column(tmp_path):
         raw.read_quora_duplicates(str(tmp_path / "bad.csv"))
 
 
+def test_quora_unterminated_quote_is_named_where_it_opens(tmp_path):
+    rows = quora_rows(6)
+    path = write_quora(tmp_path / "quora_duplicate_questions.tsv", rows, "\t")
+    lines = read(path)
+    lines[3] = lines[3].replace("How do I", '"How do I')  # line 4: a quote that nothing closes
+    (tmp_path / "quora_duplicate_questions.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"quora_duplicate_questions.tsv:4: a quote opened in this record is not "
+                                         r"closed on its line \(the record runs on to line 7\)"):
+        raw.read_quora_duplicates(path)
+
+
 def coco_annotations(images, captions_per_image):
     annotations = []
     for image in range(images):
@@ -122,6 +133,15 @@ def test_coco_pairs_by_image_and_test_references(tmp_path):
     images = [{image_of(line) for line in read(textdir / f"{split}.src")} for split in ("train", "valid", "test")]
     assert [len(s) for s in images] == [4, 2, 2]
     assert not (images[0] & images[1] or images[0] & images[2] or images[1] & images[2])
+
+
+def test_coco_image_id_must_be_a_number_or_a_string(tmp_path):
+    annotations = coco_annotations(4, 5)
+    annotations[6]["image_id"] = [1]
+    path = tmp_path / "captions.json"
+    path.write_text(json.dumps({"annotations": annotations}), encoding="utf-8")
+    with pytest.raises(InputError, match=r"captions.json: annotation 6: image_id \[1\] is not a number or a string"):
+        raw.read_coco_images([str(path)])
 
 
 def test_coco_sizes_must_be_whole_images(tmp_path):

@@ -47,12 +47,17 @@ def read_quora_duplicates(path: str) -> List[Pair]:
         raise at(path, 1, f"no column {', '.join(missing)} in the header (a Quora question pairs "
                           f"file has columns id, qid1, qid2, question1, question2, is_duplicate)")
     pairs = []
+    record_start = reader.line_num + 1  # a quoted field may span lines: a record is named by its first
     for row in reader:
         label = (row["is_duplicate"] or "").strip()
         if label not in ("0", "1"):
-            raise at(path, reader.line_num, f"is_duplicate is {label!r}, expected 0 or 1")
+            if row["is_duplicate"] is None and reader.line_num > record_start:
+                raise at(path, record_start, f"a quote opened in this record is not closed on its line "
+                                             f"(the record runs on to line {reader.line_num})")
+            raise at(path, record_start, f"is_duplicate is {label!r}, expected 0 or 1")
         if label == "1" and _has_words(row["question1"]) and _has_words(row["question2"]):
             pairs.append((row["question1"], row["question2"]))
+        record_start = reader.line_num + 1
     return pairs
 
 
@@ -72,8 +77,12 @@ def read_coco_images(paths: Sequence[str]) -> List[List[str]]:
             if not isinstance(annotation, dict) or not isinstance(annotation.get("caption"), str) \
                     or "image_id" not in annotation:
                 raise at(path, None, f'annotation {number} has no "image_id" and "caption" text')
+            image_id = annotation["image_id"]
+            if isinstance(image_id, bool) or not isinstance(image_id, (int, str)):
+                raise at(path, None, f"annotation {number}: image_id {json.dumps(image_id)} is not a number "
+                                     f"or a string")
             if _has_words(annotation["caption"]):
-                captions_by_image.setdefault(annotation["image_id"], []).append(annotation["caption"])
+                captions_by_image.setdefault(image_id, []).append(annotation["caption"])
     return [
         captions[:COCO_CAPTIONS_PER_IMAGE]
         for captions in captions_by_image.values()
