@@ -195,11 +195,11 @@ def test_batched_scores_equal_one_at_a_time(scorer):
 
 
 def test_every_word_gets_a_value_even_without_pieces(scorer):
-    # "walking" is two pieces, "\x07" and the empty word of a double space have none.
+    # "walking" is two pieces, "\x07" has none; a double space makes no word.
     sentences = ["walking cats \x07 magic", "magic", "the  cat magic"]
     scored = scorer.score(sentences)
-    assert [len(values) for values in scored] == [4, 1, 4]
-    assert scored[0][2] == 0.0 and scored[2][1] == 0.0
+    assert [len(values) for values in scored] == [4, 1, 3]
+    assert scored[0][2] == 0.0
     assert scored[1][0] == 1.0  # a one-word sentence ties with itself
 
 
@@ -245,6 +245,15 @@ def test_cli_score_writes_aligned_probabilities(keyword_classifier, source_file,
     limited = tmp_path / "first.kwprob"
     run_cli(["score", "--model", keyword_classifier, "--src", source_file, "--output", limited, "--limit", 4], capsys)
     assert len(read_lines(limited)) == 4
+
+
+def test_score_writes_one_value_per_word_of_an_irregularly_spaced_line(keyword_classifier, tmp_path, capsys):
+    """Words are split on white space, as the preparation steps and fairseq's binarizer split them."""
+    source = write_lines(tmp_path / "spaced.src", ["the magic cat ", "a  dog\tsat"])
+    output = tmp_path / "spaced.kwprob"
+    code, _, err = run_cli(["score", "--model", keyword_classifier, "--src", source, "--output", output], capsys)
+    assert code == 0, err
+    assert [len(line.split()) for line in read_lines(output)] == [3, 3]
 
 
 def test_shards_merge_and_resume_reproduce_the_whole(keyword_classifier, source_file, tmp_path, capsys):
