@@ -8,6 +8,7 @@ line per line of SPLIT.src.
 """
 from typing import Dict, List, Sequence, Tuple
 
+from ..keywords.textio import check_word_aligned, parse_probability
 from ..textio import at, check_same_line_count, read_lines, write_lines
 from .textfiles import SOURCE, TARGET, read_sentences, text_file
 
@@ -47,7 +48,8 @@ def spread_probabilities(
     sides = (SOURCE, TARGET) if with_targets else (SOURCE,)
     columns = [read_lines(distinct_path(prefix, side)) for side in sides]
     probabilities = read_lines(probs_path)
-    check_same_line_count(probs_path, len(probabilities), distinct_path(prefix, SOURCE), len(columns[0]))
+    # checked as every other reader of keyword probabilities checks them, before they are spread
+    check_word_aligned(probs_path, probabilities, distinct_path(prefix, SOURCE), columns[0], parse_probability)
     by_key: Dict[Key, str] = dict(zip(zip(*columns), probabilities))
     for split in splits:
         keys = _keys(textdir, split, with_targets)
