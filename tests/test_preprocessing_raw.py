@@ -187,3 +187,9 @@ def test_folder_errors_name_file_and_line(tmp_path, capsys):
     assert main(args) == 1
     assert f"{folder / 'train.tgt'}:3: invalid UTF-8" in capsys.readouterr().err
     assert not (tmp_path / "text" / "train.src").exists()
+    # a failure in a later split leaves no split written
+    (folder / "train.tgt").write_text("a\nb\nc\n", encoding="utf-8")
+    (folder / "valid.src").write_text("a\n", encoding="utf-8")
+    assert main([*args[:-1], "train,valid"]) == 1
+    assert f"{folder / 'valid.tgt'}: no such file" in capsys.readouterr().err
+    assert not (tmp_path / "text").exists()
