@@ -7,8 +7,9 @@
 #
 # Writes WORK (default outputs/mscoco): text/ (test.ref0..3: the references) and data-bin/
 # (preprocess/prepare.sh, with SCORE_REF=1 for PGKPR-ref), experiments/ (every row cached: rerun to
-# resume or complete the table), experiments/results.md (the report). Steps already done are skipped
-# (RESUME=1): use a new WORK after changing data settings.
+# resume or complete the table), experiments/results.md (the report). Preparation steps already done
+# with the same input files and settings are skipped (RESUME=1); a changed input or setting redoes its
+# step and the steps after it.
 # Settings: every variable of preprocess/prepare.sh (MAX_LEN [16], TRAIN_PAIRS, STAGE1_EXAMPLES, ...)
 # and of scripts/experiment_env.sh (LAYERS, EMBED_DIM, BATCH_SIZE, MAX_EPOCH, PATIENCE, BEAM, ...);
 # defaults are the paper's section 5.3, with lambda1 / lambda2 = REC_WEIGHT / CON_WEIGHT [1 / 1].
