@@ -12,14 +12,15 @@ from fairseq.data import indexed_dataset
 from pgkpr_fairseq.data.side_data import side_stream_prefix
 
 REPO = Path(__file__).resolve().parent.parent
-# Accepts the options prepare.sh passes and logs each call to $CALLS; `train` makes the model folder
-# (its file `done` last), `score` gives every word 0.25 (mode self) or 0.75 (mode ref), one line per
-# line of --src, from a complete model folder only. KILL=train or KILL=score: that command dies
-# (SIGKILL) half-way, as a killed run does.
+# Accepts the options prepare.sh passes and logs each call to $CALLS (if set); `train` makes the
+# model folder (its file `done` last), `score` gives every word 0.25 (mode self) or 0.75 (mode ref),
+# one line per line of --src, from a complete model folder only. KILL=train or KILL=score: that
+# command dies (SIGKILL) half-way, as a killed run does.
 FAKE_KEYWORDS = """#!{python}
 import argparse, os, signal, sys
-with open(os.environ["CALLS"], "a") as calls:
-    calls.write(" ".join(sys.argv[1:]) + "\\n")
+if "CALLS" in os.environ:
+    with open(os.environ["CALLS"], "a") as calls:
+        calls.write(" ".join(sys.argv[1:]) + "\\n")
 parser = argparse.ArgumentParser()
 parser.add_argument("command")
 parser.add_argument("--src")
