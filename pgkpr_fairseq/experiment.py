@@ -135,7 +135,8 @@ class Inputs:
                               + f".{SOURCE_LANG}.{system.keyword_stream}.idx")
         for path in needed:
             if not os.path.exists(path):
-                hint = " (prepare the data with SCORE_REF=1 for PGKPR-ref)" if "kwprob_ref" in path else ""
+                hint = (" (preprocess/prepare.sh writes it: prepare the data again)"
+                        if "kwprob_ref" in path else "")
                 raise ExperimentError(f"missing input {path}{hint}")
 
     def split_prefix(self, split: str) -> str:

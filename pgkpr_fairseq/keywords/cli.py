@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..precision import require_cpu_bf16
 from ..textio import InputError
 
 PROGRAM = "pgkpr-keywords"
@@ -27,8 +28,19 @@ def _shard(text: str):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _add_threads(parser) -> None:
+def _add_machine_options(parser) -> None:
     parser.add_argument("--threads", type=_positive_int, help="CPU threads for torch (default: one per core; fewer when other jobs share the cores, which otherwise stalls every parallel step)")
+    parser.add_argument("--bf16", action="store_true",
+                        help="forward passes under CPU bf16 autocast, float32 weights: for CPUs "
+                             "with AVX512-BF16 or AMX (refused elsewhere)")
+
+
+def _check_bf16(args) -> None:
+    if args.bf16:
+        try:
+            require_cpu_bf16("--bf16")
+        except ValueError as error:
+            raise InputError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="do not train the word-embedding table (about a third faster on a CPU for MiniLM)")
     train.add_argument("--seed", type=int, default=1, help="seed of the negatives, the subset, the split and the head")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
-    _add_threads(train)
+    _add_machine_options(train)
 
     score = commands.add_parser("score", help="keyword probabilities of source words by gradient attribution")
     score.add_argument("--model", required=True, type=Path, help="classifier folder written by `train`")
@@ -73,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="i/n: score only the i-th of n contiguous ranges of the sentences (0-based); join with `merge`")
     score.add_argument("--resume", action="store_true", help="continue from OUTPUT.partial left by an interrupted run")
     score.add_argument("--no-progress", action="store_true", help="no progress bar")
-    _add_threads(score)
+    _add_machine_options(score)
 
     merge = commands.add_parser("merge", help="join the outputs of `score --shard 0/n .. n-1/n` into one file")
     merge.add_argument("--src", required=True, type=Path, help="the source file the shards were scored from")
@@ -106,6 +118,7 @@ def run_train(args) -> None:
     if not 0.0 <= args.held_out < 1.0:
         raise InputError(f"--held-out {args.held_out}: must be in [0, 1)")
     set_threads(args.threads)
+    _check_bf16(args)
     sources, targets = read_parallel(args.src, args.tgt)
     count = None if args.all_examples or args.examples >= 4 * len(sources) else args.examples
     try:
@@ -118,7 +131,7 @@ def run_train(args) -> None:
     options = TrainingOptions(
         epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
         warmup_fraction=args.warmup, max_length=args.max_length, seed=args.seed,
-        freeze_word_embeddings=args.freeze_word_embeddings,
+        freeze_word_embeddings=args.freeze_word_embeddings, bf16=args.bf16,
     )
     speed = fine_tune(model, tokenizer, training, options, progress_bar=not args.no_progress)
     held_out_accuracy = accuracy(model, tokenizer, held_out, max_length=args.max_length)
@@ -137,9 +150,11 @@ def run_score(args) -> None:
     if (args.mode == "ref") != (args.tgt is not None):
         raise InputError("--tgt is needed with --mode ref and only there")
     set_threads(args.threads)
+    _check_bf16(args)
     model, tokenizer = load_classifier(args.model, fine_tuned=True)
     try:
-        scorer = KeywordScorer(model, tokenizer, batch_size=args.batch_size, max_length=args.max_length)
+        scorer = KeywordScorer(model, tokenizer, batch_size=args.batch_size, max_length=args.max_length,
+                               bf16=args.bf16)
     except ValueError as error:
         raise InputError(f"--max-length: {error}") from None
     written = score_file(

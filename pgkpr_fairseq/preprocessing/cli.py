@@ -231,9 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
                                  "instead of building one; --pipeline and --nwords are then unused")
     binarizing.add_argument("--sentencepiece",
                             help="split words into the pieces of this sentencepiece model (default: words)")
-    binarizing.add_argument("--prob-streams", type=split_list, default=["kwprob"],
+    binarizing.add_argument("--prob-streams", type=split_list, default=["kwprob", "kwprob_ref"],
                             help="comma-separated keyword probability files to store, TEXT/{split}.NAME "
-                                 "-> stream NAME (default kwprob; e.g. kwprob,kwprob_ref)")
+                                 "-> stream NAME (default kwprob,kwprob_ref: stage two trains on "
+                                 "kwprob_ref and generates from kwprob)")
     binarizing.add_argument("--overwrite", action="store_true", help="replace an existing DESTDIR")
     binarizing.set_defaults(run=run_binarize)
     return parser

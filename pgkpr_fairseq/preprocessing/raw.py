@@ -20,7 +20,7 @@ from .tokenize import SentenceTokenizer
 
 QUORA_COLUMNS = ("question1", "question2", "is_duplicate")
 DRAW_ORDER = ("test", "valid", "train")
-COCO_CAPTIONS_PER_IMAGE = 5  # caption 1 is the source, captions 2-5 its targets
+COCO_CAPTIONS_PER_IMAGE = 5  # one caption, drawn at random, is the source; the other four its targets
 COCO_TARGETS_PER_IMAGE = COCO_CAPTIONS_PER_IMAGE - 1
 
 Pair = Tuple[str, str]
@@ -165,8 +165,9 @@ def prepare_coco(
     tokenizer: SentenceTokenizer, reference_splits: Sequence[str] = ("test",),
 ) -> None:
     """COCO captions as tokenized text, split by image (`sizes` in pairs, four per image; see
-    `split_sizes`). An image gives four pairs (caption 1 -> captions 2..5), or in
-    `reference_splits` one source line with four references (`tokenize_references`)."""
+    `split_sizes`). An image gives four pairs (its source caption -> each other caption), or in
+    `reference_splits` one source line with four references (`tokenize_references`). The source is
+    one of the five captions at random (the paper), drawn with `seed` (`choose_sources`)."""
     for split, size in sizes.items():
         if size % COCO_TARGETS_PER_IMAGE:
             raise InputError(
@@ -178,6 +179,7 @@ def prepare_coco(
     what = f"images with at least {COCO_CAPTIONS_PER_IMAGE} captions"
     files: SplitFiles = {}
     for split, captions in split_items(images, image_counts, seed, what, ", ".join(paths)).items():
+        captions = choose_sources(captions, random.Random(f"{seed}-{split}-source"))
         if split in reference_splits:
             files.update(tokenize_references(textdir, split, [c[0] for c in captions],
                                              [c[1:] for c in captions], tokenizer))
@@ -185,6 +187,16 @@ def prepare_coco(
             pairs = [(image[0], target) for image in captions for target in image[1:]]
             files.update(tokenize_pairs(textdir, split, pairs, tokenizer))
     write_sentence_files(files)
+
+
+def choose_sources(images: Sequence[Sequence[str]], rng: random.Random) -> List[List[str]]:
+    """Every image's captions with one of them, drawn by `rng`, moved to the front (the source);
+    the others keep their order."""
+    reordered = []
+    for captions in images:
+        source = rng.randrange(len(captions))
+        reordered.append([captions[source]] + [c for k, c in enumerate(captions) if k != source])
+    return reordered
 
 
 def read_folder_pairs(folder: str, name: str) -> List[Pair]:

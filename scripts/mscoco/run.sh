@@ -6,7 +6,7 @@
 #   COCO_CAPTIONS=... scripts/mscoco/run.sh --quick        (Transformer, PGKPR, copy only)
 #
 # Writes WORK (default outputs/mscoco): text/ (test.ref0..3: the references) and data-bin/
-# (preprocess/prepare.sh, with SCORE_REF=1 for PGKPR-ref), experiments/ (every row cached: rerun to
+# (preprocess/prepare.sh: both keyword streams), experiments/ (every row cached: rerun to
 # resume or complete the table), experiments/results.md (the report). Preparation steps already done
 # with the same input files and settings are skipped (RESUME=1); a changed input or setting redoes its
 # step and the steps after it.
@@ -26,7 +26,7 @@ WORK=${WORK:-$REPO/outputs/mscoco}
 CON_WEIGHT=${CON_WEIGHT:-1}
 GEN_MAX_LEN=${GEN_MAX_LEN:-50}  # tokens: a cap for runaway beams, far above the 16-word sentences
 
-MAX_LEN=${MAX_LEN:-16} SCORE_REF=1 RESUME=${RESUME:-1} \
+MAX_LEN=${MAX_LEN:-16} RESUME=${RESUME:-1} \
     "$REPO/preprocess/prepare.sh" coco "$COCO_CAPTIONS" "$WORK"
 experiment_options
 pgkpr-experiment "$WORK" "${EXPERIMENT_ARGS[@]}" "$@"
