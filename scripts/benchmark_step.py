@@ -71,7 +71,7 @@ def build_trainees(row_names, detached: bool, experiment_args, save_dir: str):
     options = experiment.build_parser().parse_args(experiment_args)
     inputs = experiment.resolve_paths(options)
     experiment.resolve_device(options)
-    systems = experiment.make_systems(options.rec_weight, options.con_weight)
+    systems = experiment.make_systems()
     trained = [name for name, system in systems.items() if system.task is not None]
     for name in row_names:
         if name not in trained:

@@ -11,7 +11,8 @@
 # experiments/results.md (the report). Preparation steps already done with the same input files and
 # settings are skipped (RESUME=1); a changed input or setting redoes its step and the steps after it.
 # Settings: every variable of preprocess/prepare.sh (MAX_LEN [17], TRAIN_PAIRS, STAGE1_EXAMPLES, ...)
-# and of scripts/experiment_env.sh (LAYERS, EMBED_DIM, BATCH_SIZE, MAX_EPOCH, PATIENCE, BEAM, ...);
+# and pgkpr-experiment's settings (LAYERS, EMBED_DIM, BATCH_SIZE, MAX_EPOCH, PATIENCE, BEAM, ...:
+# `pgkpr-experiment --recipe-variables` lists them);
 # defaults are the paper's section 5.3, with lambda1 / lambda2 = REC_WEIGHT / CON_WEIGHT [1 / 0.1].
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
