@@ -221,11 +221,15 @@ def read_hypotheses(path: str, file_format: str = "auto") -> List[str]:
 
 
 def read_sources_and_references(source_path: str, reference_paths: Sequence[str]):
-    """Read the source file and the reference files, checking they have the same line count."""
+    """Read the source file and the reference files, checking they have the same line count.
+
+    Unlike hypotheses, references may not be empty: an empty reference gives BLEU nothing to match
+    and no length to compare with (an all-empty file, none at all)."""
     sources = read_scored_lines(source_path)
     references = []
     for path in reference_paths:
-        reference_lines = read_scored_lines(path)
+        reference_lines = read_lines(path)
+        check_not_empty(path, reference_lines)
         check_same_line_count(path, len(reference_lines), source_path, len(sources))
         references.append(reference_lines)
     return sources, references

@@ -4,6 +4,7 @@ A tiny randomly initialized BERT (hidden 32, 2 layers, a vocabulary written here
 the real MiniLM is exercised in test_keywords_minilm.py.
 """
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -209,11 +210,11 @@ def test_bf16_scores_rank_words_like_float32(scorer):
 
 
 def test_every_word_gets_a_value_even_without_pieces(scorer):
-    # "walking" is two pieces, "\x07" and the empty word of a double space have none.
+    # "walking" is two pieces, "\x07" has none; a double space makes no word.
     sentences = ["walking cats \x07 magic", "magic", "the  cat magic"]
     scored = scorer.score(sentences)
-    assert [len(values) for values in scored] == [4, 1, 4]
-    assert scored[0][2] == 0.0 and scored[2][1] == 0.0
+    assert [len(values) for values in scored] == [4, 1, 3]
+    assert scored[0][2] == 0.0
     assert scored[1][0] == 1.0  # a one-word sentence ties with itself
 
 
@@ -259,6 +260,15 @@ def test_cli_score_writes_aligned_probabilities(keyword_classifier, source_file,
     limited = tmp_path / "first.kwprob"
     run_cli(["score", "--model", keyword_classifier, "--src", source_file, "--output", limited, "--limit", 4], capsys)
     assert len(read_lines(limited)) == 4
+
+
+def test_score_writes_one_value_per_word_of_an_irregularly_spaced_line(keyword_classifier, tmp_path, capsys):
+    """Words are split on white space, as the preparation steps and fairseq's binarizer split them."""
+    source = write_lines(tmp_path / "spaced.src", ["the magic cat ", "a  dog\tsat"])
+    output = tmp_path / "spaced.kwprob"
+    code, _, err = run_cli(["score", "--model", keyword_classifier, "--src", source, "--output", output], capsys)
+    assert code == 0, err
+    assert [len(line.split()) for line in read_lines(output)] == [3, 3]
 
 
 def test_shards_merge_and_resume_reproduce_the_whole(keyword_classifier, source_file, tmp_path, capsys):
@@ -335,6 +345,19 @@ def test_bad_model_folders(tiny_bert, source_file, tmp_path, capsys):
     src, tgt = write_lines(tmp_path / "p.src", ["a b", "c d", "e f"]), write_lines(tmp_path / "p.tgt", ["x", "y", "z"])
     trained = tmp_path / "trained"
     assert_refused(["train", "--model", t5, "--src", src, "--tgt", tgt, "--output", trained], capsys, trained, t5)
+
+
+def test_only_safetensors_weights_are_read(tiny_bert, source_file, tmp_path, capsys):
+    """A pytorch_model.bin is a pickle, which can run code when it is loaded."""
+    pickled = tmp_path / "pickled"
+    shutil.copytree(tiny_bert, pickled)
+    (pickled / "model.safetensors").unlink()
+    torch.save(load_file(tiny_bert / "model.safetensors"), pickled / "pytorch_model.bin")
+    output = tmp_path / "out"
+    score = ["score", "--src", source_file, "--output", output, "--model"]
+    assert_refused([*score, pickled], capsys, output, f"{pickled}: the weights are pytorch_model.bin, a pickle")
+    (pickled / "pytorch_model.bin").unlink()
+    assert_refused([*score, pickled], capsys, output, f"{pickled}: no model.safetensors")
 
 
 def test_bad_text_files(keyword_classifier, tmp_path, capsys):

@@ -87,6 +87,17 @@ def test_quora_bad_label_and_missing_column(tmp_path):
         raw.read_quora_duplicates(str(tmp_path / "bad.csv"))
 
 
+def test_quora_unterminated_quote_is_named_where_it_opens(tmp_path):
+    rows = quora_rows(6)
+    path = write_quora(tmp_path / "quora_duplicate_questions.tsv", rows, "\t")
+    lines = read(path)
+    lines[3] = lines[3].replace("How do I", '"How do I')  # line 4: a quote that nothing closes
+    (tmp_path / "quora_duplicate_questions.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"quora_duplicate_questions.tsv:4: a quote opened in this record is not "
+                                         r"closed on its line \(the record runs on to line 7\)"):
+        raw.read_quora_duplicates(path)
+
+
 def coco_annotations(images, captions_per_image):
     annotations = []
     for image in range(images):
@@ -133,6 +144,15 @@ def test_coco_pairs_by_image_and_test_references(tmp_path):
     assert not (images[0] & images[1] or images[0] & images[2] or images[1] & images[2])
 
 
+def test_coco_image_id_must_be_a_number_or_a_string(tmp_path):
+    annotations = coco_annotations(4, 5)
+    annotations[6]["image_id"] = [1]
+    path = tmp_path / "captions.json"
+    path.write_text(json.dumps({"annotations": annotations}), encoding="utf-8")
+    with pytest.raises(InputError, match=r"captions.json: annotation 6: image_id \[1\] is not a number or a string"):
+        raw.read_coco_images([str(path)])
+
+
 def test_coco_sizes_must_be_whole_images(tmp_path):
     path = tmp_path / "captions.json"
     path.write_text(json.dumps({"annotations": coco_annotations(16, 5)}), encoding="utf-8")
@@ -176,3 +196,9 @@ def test_folder_errors_name_file_and_line(tmp_path, capsys):
     assert main(args) == 1
     assert f"{folder / 'train.tgt'}:3: invalid UTF-8" in capsys.readouterr().err
     assert not (tmp_path / "text" / "train.src").exists()
+    # a failure in a later split leaves no split written
+    (folder / "train.tgt").write_text("a\nb\nc\n", encoding="utf-8")
+    (folder / "valid.src").write_text("a\n", encoding="utf-8")
+    assert main([*args[:-1], "train,valid"]) == 1
+    assert f"{folder / 'valid.tgt'}: no such file" in capsys.readouterr().err
+    assert not (tmp_path / "text").exists()

@@ -228,6 +228,16 @@ def test_empty_hypothesis_file_is_named(corpus_files, tmp_path):
     assert message == f"pgkpr-score: error: {empty}: no lines"
 
 
+def test_empty_references_are_named(corpus_files, tmp_path):
+    """An empty reference leaves nothing to score against (all-empty references: no length at all)."""
+    all_empty = write_lines(tmp_path / "empty.ref", [""] * len(SOURCES))
+    message = run_with_error(["--hyp", corpus_files["hyp"], "--src", corpus_files["src"], "--refs", all_empty])
+    assert message == f"pgkpr-score: error: {all_empty}:1: empty line"
+    one_empty = write_lines(tmp_path / "one-empty.ref", REFERENCES_A[:2] + [" "] + REFERENCES_A[3:])
+    message = run_with_error(["--hyp", corpus_files["hyp"], "--src", corpus_files["src"], "--refs", one_empty])
+    assert message == f"pgkpr-score: error: {one_empty}:3: empty line"
+
+
 @pytest.mark.parametrize("h_lines, problem", [
     (["H-0\t-0.1\ta b", "H-2\t-0.1\tc d"], ": hypothesis ids missing: 1"),
     (["H-0\t-0.1\ta b", "H-1\t-0.1\tc d", "H-0\t-0.2\te f"],

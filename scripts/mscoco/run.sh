@@ -7,8 +7,9 @@
 #
 # Writes WORK (default outputs/mscoco): text/ (test.ref0..3: the references) and data-bin/
 # (preprocess/prepare.sh: both keyword streams), experiments/ (every row cached: rerun to
-# resume or complete the table), experiments/results.md (the report). Steps already done are skipped
-# (RESUME=1): use a new WORK after changing data settings.
+# resume or complete the table), experiments/results.md (the report). Preparation steps already done
+# with the same input files and settings are skipped (RESUME=1); a changed input or setting redoes its
+# step and the steps after it.
 # Settings: every variable of preprocess/prepare.sh (MAX_LEN [16], TRAIN_PAIRS, STAGE1_EXAMPLES, ...)
 # and pgkpr-experiment's settings (LAYERS, EMBED_DIM, BATCH_SIZE, MAX_EPOCH, PATIENCE, BEAM, ...:
 # `pgkpr-experiment --recipe-variables` lists them);

@@ -8,8 +8,8 @@
 #
 # Writes WORK (default outputs/quora): text/ and data-bin/ (preprocess/prepare.sh: both keyword
 # streams, (s [SEP] s) and (s [SEP] t)), experiments/ (every row cached: rerun to resume or complete the table),
-# experiments/results.md (the report). Steps already done are skipped (RESUME=1): use a new WORK
-# after changing data settings.
+# experiments/results.md (the report). Preparation steps already done with the same input files and
+# settings are skipped (RESUME=1); a changed input or setting redoes its step and the steps after it.
 # Settings: every variable of preprocess/prepare.sh (MAX_LEN [17], TRAIN_PAIRS, STAGE1_EXAMPLES, ...)
 # and pgkpr-experiment's settings (LAYERS, EMBED_DIM, BATCH_SIZE, MAX_EPOCH, PATIENCE, BEAM, ...:
 # `pgkpr-experiment --recipe-variables` lists them);
