@@ -63,3 +63,37 @@ def test_the_nccl_backend_on_cpu_is_refused_in_one_line(data_bin, tmp_path):
                 if line == "--cpu: the nccl backend needs GPUs; add --distributed-backend gloo"]
     assert len(refusals) == 2, log  # one per process
     assert "Distributed package doesn't have NCCL" not in log, log
+
+
+def first_update(data_bin, save_dir, processes, batch_size, *extra):
+    """The weights after one plain SGD update (lr 1: the initial weights minus the gradient)."""
+    import torch
+
+    code, log = fairseq_train(
+        data_bin, save_dir, "--max-update", "1", "--optimizer", "sgd", "--lr", "1", "--dropout", "0",
+        "--batch-size", str(batch_size), "--save-interval-updates", "1", "--con-weight", "1",
+        *(["--distributed-backend", "gloo"] if processes else []), *extra, processes=processes)
+    assert code == 0, log
+    assert re.findall(r"bsz=(\d+), num_updates=1", log) == ["16"], log
+    after = torch.load(os.path.join(save_dir, "checkpoint_last.pt"), weights_only=False)["model"]
+    # _float_tensor: fairseq's uninitialized buffer that only tells the device and dtype
+    return {name: value for name, value in after.items() if not name.endswith("_float_tensor")}
+
+
+@pytest.mark.slow
+def test_gathered_negatives_make_two_processes_update_like_one(tmp_path):
+    """16 training pairs: one process takes them as one batch of 16; two processes take 8 each.
+    With --con-gather-across-processes, eq. 3 compares every anchor with all 16 pairs in both, so
+    the first update is the same; without it, each process's negatives are its own 8."""
+    data_bin = write_data_bin(str(tmp_path / "bin"), splits=(("train", 16), ("valid", 8), ("test", 4)))
+    one = first_update(data_bin, tmp_path / "one", None, 16)
+    gathered = first_update(data_bin, tmp_path / "two", 2, 8, "--con-gather-across-processes")
+    apart = first_update(data_bin, tmp_path / "apart", 2, 8)
+    for name, value in one.items():
+        assert torch_close(gathered[name], value), name
+    assert not all(torch_close(apart[name], value) for name, value in one.items())
+
+
+def torch_close(a, b):
+    import torch
+    return torch.allclose(a.float(), b.float(), rtol=1e-4, atol=1e-6)
