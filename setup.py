@@ -16,7 +16,9 @@ setup(
     packages=find_packages(include=["pgkpr_fairseq", "pgkpr_fairseq.*"]),
     python_requires=">=3.9",
     install_requires=[
-        "torch>=2.0",
+        # 2.4: torch.serialization.add_safe_globals, with which fairseq checkpoints (they hold an
+        # argparse.Namespace) load weights only (scripts/patch_fairseq.py)
+        "torch>=2.4",
         # fairseq 0.12.2's text-side requirements, in versions that import on Python 3.11.
         "numpy>=1.24",
         "cython>=0.29",

@@ -124,7 +124,7 @@ def inference_dataset(
         token_probs = source.probs[np.asarray(source.word_index, dtype=np.int64)]
         src_kwprob.append(torch.from_numpy(quantize_probs(token_probs).astype("int64")))
     source_tokens = ListDataset(tokens, sizes=np.array([len(t) for t in tokens]))
-    return PGKPRDataset(source_tokens, None, src_pos, None, src_word, src_kwprob, dictionary, selection,
+    return PGKPRDataset(source_tokens, None, src_pos, None, src_word, [src_kwprob], dictionary, selection,
                         shuffle=False, left_pad_source=left_pad_source, constraints=constraints)
 
 

@@ -41,7 +41,8 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from rouge import Rouge
 
-from .textio import InputError, at, atomic_output, check_not_empty, check_same_line_count, read_lines
+from .cli import run_command
+from .textio import at, atomic_output, check_not_empty, check_same_line_count, read_lines
 
 BLEU_WEIGHTS = {
     "bleu1": (1.0, 0.0, 0.0, 0.0),
@@ -220,11 +221,15 @@ def read_hypotheses(path: str, file_format: str = "auto") -> List[str]:
 
 
 def read_sources_and_references(source_path: str, reference_paths: Sequence[str]):
-    """Read the source file and the reference files, checking they have the same line count."""
+    """Read the source file and the reference files, checking they have the same line count.
+
+    Unlike hypotheses, references may not be empty: an empty reference gives BLEU nothing to match
+    and no length to compare with (an all-empty file, none at all)."""
     sources = read_scored_lines(source_path)
     references = []
     for path in reference_paths:
-        reference_lines = read_scored_lines(path)
+        reference_lines = read_lines(path)
+        check_not_empty(path, reference_lines)
         check_same_line_count(path, len(reference_lines), source_path, len(sources))
         references.append(reference_lines)
     return sources, references
@@ -283,57 +288,61 @@ def parse_row(text: str) -> Tuple[str, str]:
     return name, path
 
 
-def add_common_options(parser: argparse.ArgumentParser) -> None:
+def add_common_options(parser: argparse.ArgumentParser, required: bool) -> None:
     """Options shared by single-system scoring and the table."""
-    parser.add_argument("--src", required=True, metavar="FILE",
+    parser.add_argument("--src", required=required, metavar="FILE",
                         help="source sentences, one per line (tokenized)")
-    parser.add_argument("--refs", required=True, nargs="+", metavar="FILE",
+    parser.add_argument("--refs", required=required, nargs="+", metavar="FILE",
                         help="reference files, one sentence per line aligned with --src; give "
                              "several for several references per source (MSCOCO: four)")
     parser.add_argument("--format", dest="file_format", choices=("auto", "fairseq", "plain"),
                         default="auto",
                         help="hypothesis file format: fairseq-generate output (its H- lines, "
                              "put in id order), plain (one sentence per line), or auto "
-                             "(fairseq if the file has H-<id> lines); default: auto")
+                             "(fairseq if the file has H-<id> lines) [%(default)s]")
     parser.add_argument("--json", metavar="FILE",
                         help="also write the scores and their inputs to this JSON file")
 
 
-def build_single_parser() -> argparse.ArgumentParser:
-    """Parser of ``pgkpr-score``: one system."""
+def build_parser() -> argparse.ArgumentParser:
+    """Parser of ``pgkpr-score`` (one system) and its subcommand ``table`` (several systems)."""
     parser = argparse.ArgumentParser(
         prog="pgkpr-score",
         description="Score one system's paraphrases: BLEU-1..4 (nltk), ROUGE-1/2/L F (py-rouge), "
                     "sacreBLEU, self-BLEU and iBLEU, all x100, and Len% (output length as a % of "
-                    "the references'). To score several systems into one "
-                    "markdown table, run `pgkpr-score table --help`.")
-    hypotheses = parser.add_mutually_exclusive_group(required=True)
+                    "the references'). To score several systems into one markdown table, run "
+                    "`pgkpr-score table --help`.")
+    # One system needs --src, --refs and --hyp or --copy-source; run_single checks them, since
+    # argparse would require them of `pgkpr-score table` too.
+    hypotheses = parser.add_mutually_exclusive_group()
     hypotheses.add_argument("--hyp", metavar="FILE",
                             help="hypotheses: fairseq-generate output or one sentence per line")
     hypotheses.add_argument("--copy-source", action="store_true",
                             help="score the sources themselves as hypotheses (the floor)")
-    add_common_options(parser)
-    return parser
-
-
-def build_table_parser() -> argparse.ArgumentParser:
-    """Parser of ``pgkpr-score table``: several systems into one markdown table."""
-    parser = argparse.ArgumentParser(
-        prog="pgkpr-score table",
+    add_common_options(parser, required=False)
+    parser.set_defaults(run=lambda arguments: run_single(arguments, parser))
+    commands = parser.add_subparsers(title="subcommands")
+    table = commands.add_parser(
+        "table", help="score several systems into one markdown table",
         description="Score several systems on the same sources and references and print a "
                     "markdown table in the paper's layout (B-1 B-2 B-3 B-4 R-1 R-2 R-L sacreBLEU "
                     "self-BLEU iBLEU), then Len%: output length as a % of the references'.")
-    parser.add_argument("--row", action="append", type=parse_row, default=[], metavar="NAME=FILE",
-                        help="a system: its row name and hypothesis file; repeat for each row")
-    parser.add_argument("--copy-source", action="store_true",
-                        help=f"add a last row '{COPY_SOURCE_NAME}' scoring the sources themselves "
-                             "(the floor)")
-    add_common_options(parser)
+    table.add_argument("--row", action="append", type=parse_row, default=[], metavar="NAME=FILE",
+                       help="a system: its row name and hypothesis file; repeat for each row")
+    table.add_argument("--copy-source", action="store_true",
+                       help=f"add a last row '{COPY_SOURCE_NAME}' scoring the sources themselves "
+                            "(the floor)")
+    add_common_options(table, required=True)
+    table.set_defaults(run=lambda arguments: run_table(arguments, table))
     return parser
 
 
-def run_single(arguments: argparse.Namespace) -> None:
+def run_single(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
     """Score one system, print its table and write the JSON if asked."""
+    if arguments.src is None or arguments.refs is None:
+        parser.error("the following arguments are required: --src, --refs")
+    if arguments.hyp is None and not arguments.copy_source:
+        parser.error("one of the arguments --hyp --copy-source is required")
     sources, references = read_sources_and_references(arguments.src, arguments.refs)
     hypothesis_path = None if arguments.copy_source else arguments.hyp
     metrics = score_system(hypothesis_path, arguments.file_format, sources, arguments.src,
@@ -373,18 +382,11 @@ def run_table(arguments: argparse.Namespace, parser: argparse.ArgumentParser) ->
         })
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    """Entry point of ``pgkpr-score`` and ``pgkpr-score table``."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        if argv[:1] == ["table"]:
-            parser = build_table_parser()
-            run_table(parser.parse_args(argv[1:]), parser)
-        else:
-            run_single(build_single_parser().parse_args(argv))
-    except InputError as error:
-        sys.exit(f"pgkpr-score: error: {error}")
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of ``pgkpr-score`` and ``pgkpr-score table``; returns the exit code."""
+    arguments = build_parser().parse_args(argv)
+    return run_command("pgkpr-score", lambda: arguments.run(arguments))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

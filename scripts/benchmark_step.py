@@ -9,7 +9,10 @@ median over --runs of the seconds per update and target words per second, and ea
 update as a ratio to the first row's (per run, then the median).
 
   python scripts/benchmark_step.py --rows "Transformer,PGKPR,PGKPR w/o L_con" --detached \
-      -- WORK [pgkpr-experiment options]
+      [--precisions float32,bf16] -- WORK [pgkpr-experiment options]
+
+Each update goes through the task's train_step, as in fairseq-train, so --precisions bf16 runs the
+forward pass under the plugin's CPU bf16 autocast (pgkpr-experiment --precision bf16).
 """
 import argparse
 import os
@@ -56,22 +59,24 @@ class Trainee:
             sample = next(self.batches)
         return sample
 
+    def backward(self, loss):
+        """What the task's train_step asks of fairseq's optimizer wrapper."""
+        loss.backward()
+
     def update(self) -> int:
         """One update on the next batch; returns its target tokens."""
         sample = self.next_batch()
-        self.model.train()
         self.optimizer.zero_grad()
-        loss, _, logging_output = self.criterion(self.model, sample)
-        loss.backward()
+        _, _, logging_output = self.task.train_step(sample, self.model, self.criterion, self, 0)
         self.optimizer.step()
         return int(logging_output["ntokens"])
 
 
-def build_trainees(row_names, detached: bool, experiment_args, save_dir: str):
+def build_trainees(row_names, detached: bool, precisions, experiment_args, save_dir: str):
     options = experiment.build_parser().parse_args(experiment_args)
     inputs = experiment.resolve_paths(options)
     experiment.resolve_device(options)
-    systems = experiment.make_systems(options.rec_weight, options.con_weight)
+    systems = experiment.make_systems()
     trained = [name for name, system in systems.items() if system.task is not None]
     for name in row_names:
         if name not in trained:
@@ -80,8 +85,14 @@ def build_trainees(row_names, detached: bool, experiment_args, save_dir: str):
     if detached:
         rows.append((DETACHED, systems[experiment.PGKPR],
                      argparse.Namespace(**{**vars(options), "con_counterparts": "detached"})))
-    return [Trainee(name, experiment.train_command(system, row_options, inputs.data_bin, save_dir))
-            for name, system, row_options in rows]
+    trainees = []
+    for precision in precisions:
+        for name, system, row_options in rows:
+            row_options = argparse.Namespace(**{**vars(row_options), "precision": precision})
+            label = name if len(precisions) == 1 else f"{name}, {precision}"
+            trainees.append(Trainee(label, experiment.train_command(
+                system, row_options, inputs.data_bin, save_dir)))
+    return trainees
 
 
 def main() -> None:
@@ -91,6 +102,9 @@ def main() -> None:
                         help="comma-separated trained rows, the first is the baseline [%(default)s]")
     parser.add_argument("--detached", action="store_true",
                         help="add PGKPR with --con-counterparts detached")
+    parser.add_argument("--precisions", default="float32",
+                        help="comma-separated precisions, every row in each (float32, bf16) "
+                             "[%(default)s]")
     parser.add_argument("--updates", type=int, default=10, help="timed updates per run [%(default)s]")
     parser.add_argument("--runs", type=int, default=5, help="runs [%(default)s]")
     parser.add_argument("--warmup", type=int, default=3, help="untimed updates first [%(default)s]")
@@ -102,7 +116,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as save_dir:  # fairseq-train's --save-dir; nothing is saved
-        trainees = build_trainees(args.rows, args.detached,
+        trainees = build_trainees(args.rows, args.detached, args.precisions.split(","),
                                   [arg for arg in args.experiment_args if arg != "--"], save_dir)
     for trainee in trainees:
         for _ in range(args.warmup):

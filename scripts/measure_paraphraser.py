@@ -35,7 +35,9 @@ import torch
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from pgkpr_fairseq import Paraphraser, experiment, scoring
+import pgkpr_fairseq
+from pgkpr_fairseq import Paraphraser, scoring
+from pgkpr_fairseq.experiment.fairseq_runs import parse_generate_log
 from pgkpr_fairseq.preprocessing.pos import tag_sentences
 from pgkpr_fairseq.textio import read_lines
 
@@ -144,14 +146,14 @@ def measure_diversity(args):
 
 
 def generate_speed(args, data_bin) -> float:
-    command = ["fairseq-generate", data_bin, "--user-dir", os.path.dirname(experiment.__file__),
+    command = ["fairseq-generate", data_bin, "--user-dir", os.path.dirname(pgkpr_fairseq.__file__),
                "--task", "pgkpr", "--path", os.path.join(args.model, args.checkpoint), "--cpu",
                "--gen-subset", args.gen_subset, "--beam", str(args.beam), "--batch-size", str(args.batch_size),
                "--num-workers", "0"]
     result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if result.returncode != 0:
         sys.exit(f"fairseq-generate failed:\n{result.stderr[-2000:]}")
-    return experiment.parse_generate_log(result.stderr, "fairseq-generate")["sentences_per_second"]
+    return parse_generate_log(result.stderr, "fairseq-generate")["sentences_per_second"]
 
 
 def measure_speed(args):

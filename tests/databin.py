@@ -1,5 +1,6 @@
 """Tiny PGKPR data-bins for the tests: sample-corpus pairs with made-up POS tags and keyword
-probabilities (no spaCy, no BERT), binarized by the project's own binarizer."""
+probabilities (no spaCy, no BERT; both streams, kwprob and kwprob_ref, as preprocess/prepare.sh
+writes them), binarized by the project's own binarizer."""
 import os
 
 import numpy as np
@@ -9,6 +10,7 @@ from pgkpr_fairseq.preprocessing.record import tokenization_record, write_record
 from pgkpr_fairseq.sample_corpus import make_pairs
 
 FAKE_TAGS = ["NN", "VB", "JJ", "DT", "IN", "."]
+PROB_STREAMS = ("kwprob", "kwprob_ref")
 
 
 def fake_tags(words):
@@ -30,9 +32,11 @@ def write_data_bin(folder, splits=(("train", 64), ("valid", 16), ("test", 8)), s
         for side, column in (("src", 0), ("tgt", 1)):
             write(f"{split}.{side}", (pair[column] for pair in pairs))
             write(f"{split}.pos.{side}", (fake_tags(pair[column]) for pair in pairs))
-        write(f"{split}.kwprob", (np.round(rng.random(len(s)), 4) for s, _ in pairs))
+        for stream in PROB_STREAMS:
+            write(f"{split}.{stream}", (np.round(rng.random(len(s)), 4) for s, _ in pairs))
     write_record(textdir, tokenization_record("moses", 17))  # what raw sentences get in the API tests
     destdir = os.path.join(folder, "bin")
-    binarize(textdir, destdir, [split for split, _ in splits], tags=FAKE_TAGS + [t for t in extra_tags if t not in FAKE_TAGS],
-             nwords=None)
+    binarize(textdir, destdir, [split for split, _ in splits],
+             tags=FAKE_TAGS + [t for t in extra_tags if t not in FAKE_TAGS], nwords=None,
+             prob_streams=PROB_STREAMS)
     return destdir

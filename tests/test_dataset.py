@@ -69,7 +69,7 @@ def test_draws_are_reproducible_per_epoch_and_differ_across_epochs(data_bin):
 def test_threshold_selection_keeps_probable_words(data_bin):
     dataset, _ = load(data_bin, selection=KeywordSelection("threshold", threshold=0.5))
     for i in range(len(dataset)):
-        probs = dataset.src_kwprob[i].numpy() / side_data.PROB_SCALE
+        probs = dataset.keyword_probs(i)
         words = dataset.src[i][:-1].tolist()
         tokens = dataset[i]["source"].tolist()
         assert [tokens[j] == words[j] for j in range(len(words))] == (probs >= 0.5).tolist()
@@ -104,6 +104,60 @@ def test_collater_pads_aligned_and_batches_contrastive_inputs(data_bin):
             s[f"{side}_with_tags"].numel() for s in samples)
     assert batch["ntokens"] == sum(s["target"].numel() for s in samples)
     assert collate([], 1, 2) == {}
+
+
+def test_sizes_are_the_lengths_of_the_examples(data_bin):
+    """--max-tokens batching and max-position filtering read the sizes, not the examples."""
+    dataset, _ = load(data_bin, "train")
+    for i in range(len(dataset)):
+        example = dataset[i]
+        assert dataset.size(i) == (len(example["source"]), len(example["target"]))
+        assert dataset.sizes[i] == len(example["source"])
+        assert dataset.num_tokens(i) == max(len(example["source"]), len(example["target"]))
+    indices = np.arange(len(dataset))
+    assert dataset.num_tokens_vec(indices).tolist() == [dataset.num_tokens(i) for i in indices]
+
+
+def test_keyword_coins_are_independent_across_examples(data_bin):
+    """Each example flips its own coins: were they shared by the examples of an epoch, the first
+    word would be a keyword exactly when its probability exceeds one common draw, so that every
+    keyword first word would be more probable than every other first word."""
+    dataset, _ = load(data_bin, "train", KeywordSelection("sample", seed=11))
+    probs, chosen = [], []
+    for i in range(len(dataset)):
+        words = dataset.src[i][:-1].tolist()
+        probs.append(dataset.keyword_probs(i)[0])
+        chosen.append(dataset[i]["source"][0].item() == words[0])
+    probs, chosen = np.array(probs), np.array(chosen)
+    assert chosen.any() and not chosen.all()
+    assert probs[chosen].min() < probs[~chosen].max()
+
+
+def stream_values(textdir, split, stream):
+    with open(os.path.join(textdir, f"{split}.{stream}"), encoding="utf-8") as lines:
+        return [np.array(line.split(), dtype=float) for line in lines]
+
+
+def test_training_reads_the_chosen_streams(data_bin):
+    """The training split reads stage one's (s [SEP] t) scores by default, validation the
+    (s [SEP] s) ones; with both streams, each example reads one of them, chosen per epoch."""
+    textdir = os.path.join(os.path.dirname(data_bin), "text")
+    for split, streams in (("train", ["kwprob_ref"]), ("valid", ["kwprob"])):
+        dataset, _ = load(data_bin, split, keyword_prob_streams=streams)
+        expected = stream_values(textdir, split, streams[0])
+        for i in range(len(dataset)):
+            assert np.allclose(dataset.keyword_probs(i), expected[i], atol=1e-4)
+    both, _ = load(data_bin, "train", keyword_prob_streams=["kwprob", "kwprob_ref"])
+    self_probs, ref_probs = (stream_values(textdir, "train", name) for name in ("kwprob", "kwprob_ref"))
+    read = {"kwprob": 0, "kwprob_ref": 0}
+    for epoch in (1, 2):
+        both.set_epoch(epoch)
+        for i in range(len(both)):
+            probs = both.keyword_probs(i)
+            name = "kwprob" if np.allclose(probs, self_probs[i], atol=1e-4) else "kwprob_ref"
+            assert np.allclose(probs, (self_probs if name == "kwprob" else ref_probs)[i], atol=1e-4)
+            read[name] += 1
+    assert min(read.values()) > 0.3 * sum(read.values())
 
 
 # --- bad input: every problem names the split, the stream and the sentence ---

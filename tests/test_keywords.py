@@ -4,6 +4,7 @@ A tiny randomly initialized BERT (hidden 32, 2 layers, a vocabulary written here
 the real MiniLM is exercised in test_keywords_minilm.py.
 """
 import random
+import shutil
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from pgkpr_fairseq.keywords.classifier import load_classifier
 from pgkpr_fairseq.keywords.examples import PairExample, build_examples, split_held_out
 from pgkpr_fairseq.keywords.plot import count_families, pos_family, sample_keyword_tags
 from pgkpr_fairseq.keywords.train import TrainingOptions, fine_tune, save_classifier
+from pgkpr_fairseq.precision import cpu_bf16_unsupported_reason
 from pgkpr_fairseq.textio import InputError, read_lines
 
 FILLERS = "the a cat dog sat on mat red blue big small house tree run".split()
@@ -193,12 +195,26 @@ def test_batched_scores_equal_one_at_a_time(scorer):
         np.testing.assert_allclose(batched_values, single_values, atol=1e-5)
 
 
+@pytest.mark.skipif(cpu_bf16_unsupported_reason() is not None, reason="no native bf16 on this CPU")
+def test_bf16_scores_rank_words_like_float32(scorer):
+    rng = random.Random(5)
+    sentences = [random_sentence(rng, with_keyword=True) for _ in range(12)]
+    model, tokenizer = scorer.model, scorer.tokenizer
+    exact = KeywordScorer(model, tokenizer, batch_size=8).score(sentences)
+    bf16 = KeywordScorer(model, tokenizer, batch_size=8, bf16=True).score(sentences)
+    assert not all(np.array_equal(a, b) for a, b in zip(exact, bf16))  # bf16 did run
+    for sentence, exact_values, bf16_values in zip(sentences, exact, bf16):
+        words = sentence.split(" ")
+        assert words[int(np.argmax(bf16_values))] == KEYWORD
+        assert np.abs(exact_values - bf16_values).max() < 0.1
+
+
 def test_every_word_gets_a_value_even_without_pieces(scorer):
-    # "walking" is two pieces, "\x07" and the empty word of a double space have none.
+    # "walking" is two pieces, "\x07" has none; a double space makes no word.
     sentences = ["walking cats \x07 magic", "magic", "the  cat magic"]
     scored = scorer.score(sentences)
-    assert [len(values) for values in scored] == [4, 1, 4]
-    assert scored[0][2] == 0.0 and scored[2][1] == 0.0
+    assert [len(values) for values in scored] == [4, 1, 3]
+    assert scored[0][2] == 0.0
     assert scored[1][0] == 1.0  # a one-word sentence ties with itself
 
 
@@ -246,6 +262,15 @@ def test_cli_score_writes_aligned_probabilities(keyword_classifier, source_file,
     assert len(read_lines(limited)) == 4
 
 
+def test_score_writes_one_value_per_word_of_an_irregularly_spaced_line(keyword_classifier, tmp_path, capsys):
+    """Words are split on white space, as the preparation steps and fairseq's binarizer split them."""
+    source = write_lines(tmp_path / "spaced.src", ["the magic cat ", "a  dog\tsat"])
+    output = tmp_path / "spaced.kwprob"
+    code, _, err = run_cli(["score", "--model", keyword_classifier, "--src", source, "--output", output], capsys)
+    assert code == 0, err
+    assert [len(line.split()) for line in read_lines(output)] == [3, 3]
+
+
 def test_shards_merge_and_resume_reproduce_the_whole(keyword_classifier, source_file, tmp_path, capsys):
     common = ["score", "--model", keyword_classifier, "--src", source_file, "--batch-size", 1, "--no-progress"]
     whole = tmp_path / "whole"
@@ -276,7 +301,8 @@ def test_cli_train_saves_a_usable_classifier(tiny_bert, tmp_path, capsys):
     output = tmp_path / "tuned"
     code, out, _ = run_cli(
         ["train", "--model", tiny_bert, "--src", src, "--tgt", tgt, "--output", output, "--examples", 40,
-         "--held-out", 0.25, "--freeze-word-embeddings", "--no-progress"], capsys,
+         "--held-out", 0.25, "--freeze-word-embeddings", "--no-progress",
+         *(["--bf16"] if cpu_bf16_unsupported_reason() is None else [])], capsys,
     )
     assert code == 0 and "held-out accuracy" in out
     assert (output / "model.safetensors").is_file() and (output / "tokenizer.json").is_file()
@@ -319,6 +345,19 @@ def test_bad_model_folders(tiny_bert, source_file, tmp_path, capsys):
     src, tgt = write_lines(tmp_path / "p.src", ["a b", "c d", "e f"]), write_lines(tmp_path / "p.tgt", ["x", "y", "z"])
     trained = tmp_path / "trained"
     assert_refused(["train", "--model", t5, "--src", src, "--tgt", tgt, "--output", trained], capsys, trained, t5)
+
+
+def test_only_safetensors_weights_are_read(tiny_bert, source_file, tmp_path, capsys):
+    """A pytorch_model.bin is a pickle, which can run code when it is loaded."""
+    pickled = tmp_path / "pickled"
+    shutil.copytree(tiny_bert, pickled)
+    (pickled / "model.safetensors").unlink()
+    torch.save(load_file(tiny_bert / "model.safetensors"), pickled / "pytorch_model.bin")
+    output = tmp_path / "out"
+    score = ["score", "--src", source_file, "--output", output, "--model"]
+    assert_refused([*score, pickled], capsys, output, f"{pickled}: the weights are pytorch_model.bin, a pickle")
+    (pickled / "pytorch_model.bin").unlink()
+    assert_refused([*score, pickled], capsys, output, f"{pickled}: no model.safetensors")
 
 
 def test_bad_text_files(keyword_classifier, tmp_path, capsys):

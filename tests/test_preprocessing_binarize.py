@@ -224,3 +224,18 @@ def test_distinct_sentences_are_scored_once_and_spread(tmp_path):
     (textdir / "test.src").write_text("d\n")
     with pytest.raises(InputError, match=r"test.src:1: sentence not in .*stage1.self.src"):
         distinct.spread_probabilities(str(textdir), ["test"], prefix, prefix + ".kwprob", "kwprob")
+
+
+@pytest.mark.parametrize("scores, problem", [
+    ("0.25 1\nnan\n", r"stage1.self.kwprob:2: bad value \('nan' is not in \[0, 1\]\)"),
+    ("0.25 1.5\n0.5\n", r"stage1.self.kwprob:1: bad value \('1.5' is not in \[0, 1\]\)"),
+    ("0.25\n0.5\n", r"stage1.self.kwprob:1: 1 values for the 2 words of .*stage1.self.src:1"),
+])
+def test_spread_refuses_what_every_other_reader_refuses(tmp_path, scores, problem):
+    textdir = write_text(tmp_path / "text", {"train": [("a b", "x"), ("c", "y")]})
+    prefix = str(textdir / "stage1.self")
+    distinct.write_distinct(str(textdir), ["train"], prefix)
+    (textdir / "stage1.self.kwprob").write_text(scores)
+    with pytest.raises(InputError, match=problem):
+        distinct.spread_probabilities(str(textdir), ["train"], prefix, prefix + ".kwprob", "kwprob_new")
+    assert not (textdir / "train.kwprob_new").exists()

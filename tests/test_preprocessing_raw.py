@@ -88,6 +88,17 @@ def test_quora_bad_label_and_missing_column(tmp_path):
         raw.read_quora_duplicates(str(tmp_path / "bad.csv"))
 
 
+def test_quora_unterminated_quote_is_named_where_it_opens(tmp_path):
+    rows = quora_rows(6)
+    path = write_quora(tmp_path / "quora_duplicate_questions.tsv", rows, "\t")
+    lines = read(path)
+    lines[3] = lines[3].replace("How do I", '"How do I')  # line 4: a quote that nothing closes
+    (tmp_path / "quora_duplicate_questions.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"quora_duplicate_questions.tsv:4: a quote opened in this record is not "
+                                         r"closed on its line \(the record runs on to line 7\)"):
+        raw.read_quora_duplicates(path)
+
+
 def coco_annotations(images, captions_per_image):
     annotations = []
     for image in range(images):
@@ -109,20 +120,38 @@ def test_coco_pairs_by_image_and_test_references(tmp_path):
 
     train_src, train_tgt = read(textdir / "train.src"), read(textdir / "train.tgt")
     assert len(train_src) == len(train_tgt) == 16 and len(set(train_src)) == 4
-    for k in range(0, 16, 4):  # caption 1 is the source of captions 2..5 of the same image
-        assert set(train_src[k:k + 4]) == {train_src[k]} and train_src[k].endswith("take 0 .")
-        assert [line.split()[-2] for line in train_tgt[k:k + 4]] == ["1", "2", "3", "4"]
+    sources_taken = set()
+    for k in range(0, 16, 4):  # one of the first five captions is the source of the other four
+        assert set(train_src[k:k + 4]) == {train_src[k]}
+        takes = [train_src[k].split()[-2]] + [line.split()[-2] for line in train_tgt[k:k + 4]]
+        assert sorted(takes) == ["0", "1", "2", "3", "4"] and takes[1:] == sorted(takes[1:])
         assert {image_of(line) for line in train_tgt[k:k + 4]} == {image_of(train_src[k])}
+        sources_taken.add(takes[0])
+    assert len(sources_taken) > 1  # drawn at random, not always the first caption
     test_src = read(textdir / "test.src")
     assert len(test_src) == 2  # 8 test pairs: 2 images with one source line and 4 references each
     references = [read(textdir / f"test.ref{k}") for k in range(4)]
     assert read(textdir / "test.tgt") == references[0]
     for i, source in enumerate(test_src):
-        assert [ref[i].split()[-2] for ref in references] == ["1", "2", "3", "4"]
+        takes = [source.split()[-2]] + [ref[i].split()[-2] for ref in references]
+        assert sorted(takes) == ["0", "1", "2", "3", "4"]
         assert {image_of(ref[i]) for ref in references} == {image_of(source)}
+    # the same seed draws the same sources
+    again = tmp_path / "again"
+    raw.prepare_coco([str(path)], str(again), raw.split_sizes(16, 8, 8), 3, SentenceTokenizer(max_len=16))
+    assert read(again / "train.src") == train_src and read(again / "test.src") == test_src
     images = [{image_of(line) for line in read(textdir / f"{split}.src")} for split in ("train", "valid", "test")]
     assert [len(s) for s in images] == [4, 2, 2]
     assert not (images[0] & images[1] or images[0] & images[2] or images[1] & images[2])
+
+
+def test_coco_image_id_must_be_a_number_or_a_string(tmp_path):
+    annotations = coco_annotations(4, 5)
+    annotations[6]["image_id"] = [1]
+    path = tmp_path / "captions.json"
+    path.write_text(json.dumps({"annotations": annotations}), encoding="utf-8")
+    with pytest.raises(InputError, match=r"captions.json: annotation 6: image_id \[1\] is not a number or a string"):
+        raw.read_coco_images([str(path)])
 
 
 def test_coco_sizes_must_be_whole_images(tmp_path):
@@ -169,3 +198,9 @@ def test_folder_errors_name_file_and_line(tmp_path, capsys):
     assert main(args) == 1
     assert f"{folder / 'train.tgt'}:3: invalid UTF-8" in capsys.readouterr().err
     assert not (tmp_path / "text" / "train.src").exists()
+    # a failure in a later split leaves no split written
+    (folder / "train.tgt").write_text("a\nb\nc\n", encoding="utf-8")
+    (folder / "valid.src").write_text("a\n", encoding="utf-8")
+    assert main([*args[:-1], "train,valid"]) == 1
+    assert f"{folder / 'valid.tgt'}: no such file" in capsys.readouterr().err
+    assert not (tmp_path / "text").exists()

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pgkpr_fairseq import experiment
+from pgkpr_fairseq.experiment.fairseq_runs import echo_training_progress
 from pgkpr_fairseq.sample_corpus import make_pairs
 from pgkpr_fairseq.scoring import format_table, score
 
@@ -56,6 +57,10 @@ def table_rows(stdout):
     return {line.split("|")[1].strip(): line for line in scores_table.splitlines()[2:]}
 
 
+def without_made_line(report):
+    return [line for line in report.splitlines() if not line.startswith("Made ")]
+
+
 def modification_times(folder):
     """Every file of the cache but the report, which each run rewrites."""
     return {path: path.stat().st_mtime_ns for path in folder.rglob("*")
@@ -84,6 +89,11 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
     pgkpr_models = [folder for folder in cache.glob("pgkpr-rec1-con0.1-*")]
     assert len(pgkpr_models) == 1 and len(list(pgkpr_models[0].glob("decode-kwprob*"))) == 2
     assert len(list(cache.glob("*/train.json"))) == 2  # Transformer and PGKPR
+    # fairseq-train's json log gives every number of the training record.
+    for record_path in cache.glob("*/train.json"):
+        record = json.loads(record_path.read_text())
+        assert (record["best_epoch"], record["best_updates"]) == (1, 3) and record["seconds_per_update"] > 0
+        assert '| train_inner | {"epoch": 1' in (record_path.parent / "train.log").read_text()
     generate_log = next(pgkpr_models[0].glob("decode-kwprob_ref-*/generate.log")).read_text()
     assert "--keyword-prob-stream kwprob_ref" in generate_log
 
@@ -93,6 +103,11 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
     assert second.stderr.count("cached in") == 4
     assert modification_times(cache) == before
     assert table_rows(second.stdout) == rows
+    # The cache alone reproduces the whole report, speeds and ratios included; only the line that
+    # says when and how it was made differs.
+    table_only = run_recipe("quora/run.sh", environment, *systems, "--table-only")
+    assert without_made_line(table_only.stdout) == without_made_line(first.stdout)
+    assert modification_times(cache) == before
 
     # A row scored before a metric existed is scored again from its generate.out, nothing rerun.
     transformer_result = next(cache.glob("transformer-*/decode-plain-*/result.json"))
@@ -151,27 +166,60 @@ def test_recipe_without_input_prints_usage(tmp_path):
     assert done.stderr.strip().endswith(f"QUORA_TSV: no such file or folder: {tmp_path}/missing.tsv")
 
 
-TRAIN_LOG = """== pgkpr-experiment: fairseq-train started at 2026-01-01 10:00:00
+# One training log, killed after epoch 1 and resumed, as fairseq-train writes it with --log-format
+# simple (runs cached before the runner used json) and json: two run segments each.
+SIMPLE_LOG = ["""== pgkpr-experiment: fairseq-train started at 2026-01-01 10:00:00
 2026-01-01 10:00:05 | INFO | train_inner | epoch 001:      2 / 4 loss=9, nll_loss=8, wps=50, ups=0.5, wpb=100, bsz=8, num_updates=2, lr=0.001
 2026-01-01 10:00:07 | INFO | train_inner | epoch 001:      4 / 4 loss=8, nll_loss=7, wps=200, ups=2, wpb=100, bsz=8, num_updates=4, lr=0.001
 2026-01-01 10:00:08 | INFO | valid | epoch 001 | valid on 'valid' subset | loss 7 | nll_loss 6.5 | ppl 90 | wps 0 | wpb 90 | bsz 8 | num_updates 4
+2026-01-01 10:00:08 | INFO | train | epoch 001 | loss 8.5 | nll_loss 7.5 | ppl 181 | wps 120 | ups 1.2 | wpb 100 | bsz 8 | num_updates 4 | lr 0.001 | wall 8
 2026-01-01 10:00:10 | INFO | train_inner | epoch 002:      2 / 4 loss=8, nll_loss=7, wps=100, ups=1, wpb=100, bsz=8, num_updates=6, lr=0.001
-== pgkpr-experiment: fairseq-train started at 2026-01-01 11:00:00
+""", """== pgkpr-experiment: fairseq-train started at 2026-01-01 11:00:00
 2026-01-01 11:00:04 | INFO | train_inner | epoch 002:      2 / 4 loss=8, nll_loss=7, wps=10, ups=0.1, wpb=100, bsz=8, num_updates=6, lr=0.001
 2026-01-01 11:00:06 | INFO | train_inner | epoch 002:      4 / 4 loss=7, nll_loss=6, wps=400, ups=4, wpb=100, bsz=8, num_updates=8, lr=0.001
 2026-01-01 11:00:07 | INFO | valid | epoch 002 | valid on 'valid' subset | loss 6 | nll_loss 5.25 | ppl 40 | wps 0 | wpb 90 | bsz 8 | num_updates 8 | best_nll_loss 5.25
 2026-01-01 11:00:08 | INFO | valid | epoch 003 | valid on 'valid' subset | loss 6 | nll_loss 5.5 | ppl 40 | wps 0 | wpb 90 | bsz 8 | num_updates 12 | best_nll_loss 5.25
 2026-01-01 11:00:09 | INFO | fairseq_cli.train | early stop since valid performance hasn't improved for last 1 runs
-"""
+"""]
+# The json log ends its first segment with a line cut short by the kill.
+JSON_LOG = ["""== pgkpr-experiment: fairseq-train started at 2026-01-01 10:00:00
+2026-01-01 10:00:05 | INFO | train_inner | {"epoch": 1, "update": 0.5, "loss": "9", "nll_loss": "8", "wps": "50", "ups": "0.5", "wpb": "100", "bsz": "8", "num_updates": "2", "lr": "0.001"}
+2026-01-01 10:00:07 | INFO | train_inner | {"epoch": 1, "update": 1.0, "loss": "8", "nll_loss": "7", "wps": "200", "ups": "2", "wpb": "100", "bsz": "8", "num_updates": "4", "lr": "0.001"}
+2026-01-01 10:00:08 | INFO | valid | {"epoch": 1, "valid_loss": "7", "valid_nll_loss": "6.5", "valid_ppl": "90", "valid_wps": "0", "valid_wpb": "90", "valid_bsz": "8", "valid_num_updates": "4"}
+2026-01-01 10:00:08 | INFO | train | {"epoch": 1, "train_loss": "8.5", "train_nll_loss": "7.5", "train_ppl": "181", "train_wps": "120", "train_ups": "1.2", "train_wpb": "100", "train_bsz": "8", "train_num_updates": "4", "train_lr": "0.001", "train_wall": "8"}
+2026-01-01 10:00:10 | INFO | train_inner | {"epoch": 2, "update": 1.5, "loss": "8", "nll_loss": "7", "wps": "100", "ups": "1", "wpb": "100", "bsz": "8", "num_updates": "6", "lr": "0.001"}
+2026-01-01 10:00:10 | INFO | train_inner | {"epoch": 2, "update": 1.75, "lo
+""", """== pgkpr-experiment: fairseq-train started at 2026-01-01 11:00:00
+2026-01-01 11:00:04 | INFO | train_inner | {"epoch": 2, "update": 1.5, "loss": "8", "nll_loss": "7", "wps": "10", "ups": "0.1", "wpb": "100", "bsz": "8", "num_updates": "6", "lr": "0.001"}
+2026-01-01 11:00:06 | INFO | train_inner | {"epoch": 2, "update": 2.0, "loss": "7", "nll_loss": "6", "wps": "400", "ups": "4", "wpb": "100", "bsz": "8", "num_updates": "8", "lr": "0.001"}
+2026-01-01 11:00:07 | INFO | valid | {"epoch": 2, "valid_loss": "6", "valid_nll_loss": "5.25", "valid_ppl": "40", "valid_wps": "0", "valid_wpb": "90", "valid_bsz": "8", "valid_num_updates": "8", "valid_best_nll_loss": "5.25"}
+2026-01-01 11:00:08 | INFO | valid | {"epoch": 3, "valid_loss": "6", "valid_nll_loss": "5.5", "valid_ppl": "40", "valid_wps": "0", "valid_wpb": "90", "valid_bsz": "8", "valid_num_updates": "12", "valid_best_nll_loss": "5.25"}
+2026-01-01 11:00:09 | INFO | fairseq_cli.train | early stop since valid performance hasn't improved for last 1 runs
+"""]
 
 
-def test_train_log_speeds_leave_out_each_runs_first_interval():
-    record = experiment.parse_train_log(TRAIN_LOG)
+@pytest.mark.parametrize("log", [SIMPLE_LOG[0] + SIMPLE_LOG[1], JSON_LOG[0] + JSON_LOG[1],
+                                 SIMPLE_LOG[0] + JSON_LOG[1]], ids=["simple", "json", "resumed-in-json"])
+def test_train_log_speeds_leave_out_each_runs_first_interval(log):
+    record = experiment.parse_train_log(log)
     assert record["train_words_per_second"] == 200  # median of 200, 100, 400 (50 and 10 left out)
     assert record["seconds_per_update"] == pytest.approx(0.5)
     assert record["train_wall_seconds"] == 10 + 9
     assert (record["best_epoch"], record["best_updates"], record["best_valid_nll_loss"]) == (2, 8, 5.25)
-    assert record["stopped_early"] and record["updates"] == 12
+    assert record["stopped_early"] and record["updates"] == 12 and record["epochs"] == 3
+
+
+def test_training_progress_is_echoed_alike_from_both_log_formats(capsys):
+    echoed = {}
+    for log_format, log in (("simple", SIMPLE_LOG[1]), ("json", JSON_LOG[1])):
+        for line in log.splitlines():
+            echo_training_progress(line, "row")
+        echoed[log_format] = capsys.readouterr().err
+    assert echoed["simple"] == echoed["json"]
+    assert echoed["json"].splitlines() == [
+        "  [row] epoch 2, update 6: 10 target words/s", "  [row] epoch 2, update 8: 400 target words/s",
+        "  [row] epoch 2: valid nll_loss 5.25", "  [row] epoch 3: valid nll_loss 5.5",
+        "  [row] early stop since valid performance hasn't improved for last 1 runs"]
 
 
 def test_training_log_is_written_while_the_run_goes_on(tmp_path, monkeypatch):
@@ -225,7 +273,7 @@ def test_speed_ratios_against_the_transformer():
 
 def test_model_folder_depends_on_settings_not_on_the_row_name():
     arguments = experiment.build_parser().parse_args(["work"])
-    systems = experiment.make_systems(1.0, 0.1)
+    systems = experiment.make_systems()
     names = {name: experiment.model_folder_name(system, experiment.model_settings(system, arguments, "d1"))
              for name, system in systems.items() if system.task}
     assert names[experiment.PGKPR] == names[experiment.PGKPR_REF]
@@ -244,7 +292,8 @@ def test_training_fingerprint_covers_what_training_reads_whatever_split_is_decod
     data_bin = tmp_path / "data-bin"
     data_bin.mkdir()
     for name in ["dict.src.txt", "dict.tgt.txt", "train.src-tgt.src.bin", "valid.src-tgt.src.bin",
-                 "test.src-tgt.src.bin", "valid.src-tgt.src.kwprob_ref.bin"]:
+                 "test.src-tgt.src.bin", "test.src-tgt.src.kwprob_ref.bin",
+                 "train.src-tgt.src.kwprob_ref.bin"]:
         (data_bin / name).write_text(name)
 
     def fingerprint(split):
@@ -253,20 +302,11 @@ def test_training_fingerprint_covers_what_training_reads_whatever_split_is_decod
     before = fingerprint("test")
     assert fingerprint("valid") == before  # scoring on val reuses the models trained for test
     (data_bin / "test.src-tgt.src.bin").write_text("other test data")
-    (data_bin / "valid.src-tgt.src.kwprob_ref.bin").write_text("other reference scores")
+    (data_bin / "test.src-tgt.src.kwprob_ref.bin").write_text("other reference scores")
     assert fingerprint("test") == before
+    (data_bin / "train.src-tgt.src.kwprob_ref.bin").write_text("other training keywords")
+    assert fingerprint("test") != before  # PGKPR trains on stage one's (s [SEP] t) scores
+    before = fingerprint("test")
     (data_bin / "valid.src-tgt.src.bin").write_text("other validation data")  # early stopping
     assert fingerprint("test") != before
 
-
-def test_detached_counterparts_reach_fairseq_and_the_cache_key():
-    pgkpr = experiment.make_systems(1.0, 0.1)[experiment.PGKPR]
-    folders, commands = {}, {}
-    for choice in ("trained", "detached"):
-        arguments = experiment.build_parser().parse_args(["work", "--con-counterparts", choice])
-        folders[choice] = experiment.model_folder_name(
-            pgkpr, experiment.model_settings(pgkpr, arguments, "d1"))
-        commands[choice] = experiment.train_command(pgkpr, arguments, "bin", "save")
-    assert folders["trained"] != folders["detached"]
-    assert "--con-detach-counterparts" in commands["detached"]
-    assert "--con-detach-counterparts" not in commands["trained"]

@@ -1,4 +1,6 @@
 """Tests of pgkpr_fairseq.scoring (`pgkpr-score`) on small made-up sentences."""
+import contextlib
+import io
 import json
 import math
 import subprocess
@@ -172,11 +174,22 @@ def test_cli_table_has_one_row_per_system(corpus_files, tmp_path, capsys):
 
 
 def run_with_error(argv):
-    """Run the CLI in-process and return its error message (it must exit non-zero)."""
-    with pytest.raises(SystemExit) as exit_info:
-        scoring.main(argv)
-    assert exit_info.value.code not in (0, None)
-    return str(exit_info.value.code)
+    """Run the CLI in-process and return its error: one line, exit code 1."""
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        assert scoring.main(argv) == 1
+    assert stderr.getvalue().count("\n") == 1
+    return stderr.getvalue().rstrip("\n")
+
+
+def test_one_system_needs_sources_references_and_hypotheses(corpus_files, capsys):
+    """Without the table subcommand, what argparse cannot require of both is checked by hand."""
+    for argv, missing in ((["--copy-source"], "--src, --refs"),
+                          (["--src", corpus_files["src"], "--refs", *corpus_files["refs"]],
+                           "--hyp --copy-source")):
+        with pytest.raises(SystemExit) as exit_info:
+            scoring.main(argv)
+        assert exit_info.value.code == 2 and missing in capsys.readouterr().err
 
 
 def test_missing_file_is_named(corpus_files, tmp_path):
@@ -213,6 +226,16 @@ def test_empty_hypothesis_file_is_named(corpus_files, tmp_path):
     message = run_with_error(["--hyp", str(empty), "--src", corpus_files["src"],
                               "--refs", *corpus_files["refs"]])
     assert message == f"pgkpr-score: error: {empty}: no lines"
+
+
+def test_empty_references_are_named(corpus_files, tmp_path):
+    """An empty reference leaves nothing to score against (all-empty references: no length at all)."""
+    all_empty = write_lines(tmp_path / "empty.ref", [""] * len(SOURCES))
+    message = run_with_error(["--hyp", corpus_files["hyp"], "--src", corpus_files["src"], "--refs", all_empty])
+    assert message == f"pgkpr-score: error: {all_empty}:1: empty line"
+    one_empty = write_lines(tmp_path / "one-empty.ref", REFERENCES_A[:2] + [" "] + REFERENCES_A[3:])
+    message = run_with_error(["--hyp", corpus_files["hyp"], "--src", corpus_files["src"], "--refs", one_empty])
+    assert message == f"pgkpr-score: error: {one_empty}:3: empty line"
 
 
 @pytest.mark.parametrize("h_lines, problem", [

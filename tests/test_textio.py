@@ -9,6 +9,7 @@ from pgkpr_fairseq.textio import (
     check_same_line_count,
     check_words_per_line,
     read_lines,
+    write_files,
     write_lines,
 )
 
@@ -107,3 +108,19 @@ def test_write_lines_creates_the_folder_and_keeps_the_old_file_on_error(tmp_path
         write_lines(path, failing_lines())
     assert path.read_bytes() == b"the cat\na dog\n"
     assert [entry.name for entry in path.parent.iterdir()] == ["train.src"]
+
+
+def test_write_files_writes_all_or_none(tmp_path):
+    """A failure in the last file leaves every file as it was: none new, no temporary file."""
+    old = {tmp_path / "train.src": ["old train"], tmp_path / "valid.src": ["old valid"]}
+    write_files(old)
+
+    def failing_lines():
+        yield "new valid"
+        raise ValueError("bad sentence")
+
+    with pytest.raises(ValueError):
+        write_files({tmp_path / "train.src": ["new train"], tmp_path / "valid.src": failing_lines(),
+                     tmp_path / "test.src": ["new test"]})
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["train.src", "valid.src"]
+    assert [path.read_text() for path in old] == ["old train\n", "old valid\n"]

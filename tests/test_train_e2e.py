@@ -1,4 +1,6 @@
 """End to end through fairseq's own command-line tools, as a user runs them (--user-dir)."""
+import json
+import math
 import os
 import re
 import subprocess
@@ -7,14 +9,17 @@ import sys
 import pytest
 import torch
 from fairseq import options, tasks
+from fairseq.data import Dictionary
 from fairseq.criterions.label_smoothed_cross_entropy import LabelSmoothedCrossEntropyCriterion
 from fairseq.dataclass.utils import convert_namespace_to_omegaconf
 
 import pgkpr_fairseq
+from pgkpr_fairseq.data import KeywordSelection, load_pgkpr_dataset
 from pgkpr_fairseq.losses import contrastive_loss
 from pgkpr_fairseq.models.pgkpr_transformer import mean_pool
 
 from databin import write_data_bin
+from test_losses import direct_eq3
 
 USER_DIR = os.path.dirname(pgkpr_fairseq.__file__)
 BIN = os.path.dirname(sys.executable)
@@ -69,6 +74,22 @@ def test_train_resume_generate(data_bin, tmp_path):
     hypotheses = re.findall(r"^H-(\d+)\t", out, flags=re.M)
     assert sorted(map(int, hypotheses)) == list(range(8))
     assert re.search(r"^S-0\t.*\[SEP\]", out, flags=re.M)  # the source is the two-part input
+
+    # --inference-keywords reaches generation: threshold 0 keeps every word as a keyword (part 1
+    # holds all the words, part 2 all the tags), a threshold above 1 none (the other way round)
+    for threshold, part1_is_words in (("0", True), ("1.5", False)):
+        code, out = run(
+            "fairseq-generate", data_bin, "--user-dir", USER_DIR, "--task", "pgkpr",
+            "--path", save_dir / "checkpoint_last.pt", "--cpu", "--beam", "1", "--batch-size", "4",
+            "--max-len-b", "5", "--num-workers", "0", "--inference-keywords", "threshold",
+            "--keyword-threshold", threshold)
+        assert code == 0, out
+        sources = re.findall(r"^S-\d+\t(.*)$", out, flags=re.M)
+        assert len(sources) == 8
+        for source in sources:
+            part1, part2 = (part.split() for part in source.split(" [SEP] "))
+            tags = [[token.startswith("[") for token in part] for part in (part1, part2)]
+            assert tags == [[not part1_is_words] * len(part1), [part1_is_words] * len(part2)], source
 
 
 @pytest.mark.slow
@@ -159,8 +180,121 @@ def test_detached_counterparts_change_only_the_gradient(data_bin):
                         ("contrastive_sources", "contrastive_targets")]
         if detach:
             counterparts = [encoding.detach() for encoding in counterparts]
-        con_loss, _ = contrastive_loss(mean_pool(states, padding_mask), *counterparts, 0.5)
-        (gen_loss + con_loss).backward()
+        text_ids = sample["contrastive_text_ids"]
+        con = contrastive_loss(mean_pool(states, padding_mask), *counterparts, 0.5, "cosine",
+                               text_ids["sources"], text_ids["targets"])
+        (gen_loss + con.loss).backward()
         assert torch.allclose(model.encoder.layers[0].fc1.weight.grad, gradients[detach], atol=1e-6)
     assert torch.isclose(losses[False], losses[True])
     assert not torch.allclose(gradients[False], gradients[True])
+
+
+RECORDER_DIR = os.path.join(os.path.dirname(__file__), "pgkpr_draw_recorder")
+
+
+def recorded_epochs(record_path, examples):
+    """The TS_s each training step received, as one {id: tokens} per epoch (every example is
+    seen once per epoch)."""
+    with open(record_path, encoding="utf-8") as record:
+        steps = [json.loads(line) for line in record]
+    assert len(steps) % examples == 0, len(steps)
+    epochs = []
+    for start in range(0, len(steps), examples):
+        epoch = dict((index, tokens) for index, tokens in steps[start:start + examples])
+        assert sorted(epoch) == list(range(examples))
+        epochs.append(epoch)
+    return epochs
+
+
+def train_recording(data_bin, save_dir, record_path, workers, max_epoch):
+    environment = dict(os.environ, PGKPR_RECORD=str(record_path))
+    result = subprocess.run(
+        [os.path.join(BIN, "fairseq-train"), data_bin, "--user-dir", RECORDER_DIR, "--task", "pgkpr",
+         *TINY_MODEL, "--criterion", "pgkpr_recording", "--optimizer", "adam", "--lr", "1e-3",
+         "--batch-size", "16", "--save-dir", str(save_dir), "--cpu", "--num-workers", str(workers),
+         "--max-epoch", str(max_epoch), "--seed", "5", "--no-epoch-checkpoints",
+         "--log-format", "simple"],
+        capture_output=True, text=True, timeout=600, env=environment)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_keyword_draws_are_fresh_every_epoch_with_any_worker_count(data_bin, tmp_path):
+    """fairseq-train itself, 3 epochs: the TS_s of every training step is the seeded draw of
+    (seed, epoch, index), the same with 0, 1 and 2 data-loading workers and after a resume."""
+    examples = 64
+    runs = {}
+    for workers in (0, 1, 2):
+        record = tmp_path / f"workers{workers}.jsonl"
+        train_recording(data_bin, tmp_path / f"ck{workers}", record, workers, 3)
+        runs[workers] = recorded_epochs(record, examples)
+    resumed = tmp_path / "resumed.jsonl"
+    train_recording(data_bin, tmp_path / "ck-resumed", resumed, 1, 2)
+    train_recording(data_bin, tmp_path / "ck-resumed", resumed, 1, 3)
+    runs["resumed"] = recorded_epochs(resumed, examples)
+
+    dictionary = Dictionary.load(os.path.join(data_bin, "dict.src.txt"))
+    train_split = load_pgkpr_dataset(data_bin, "train", "src", "tgt", dictionary,
+                                     KeywordSelection("sample", seed=5),
+                                     keyword_prob_streams=["kwprob_ref"])
+    expected = []
+    for epoch in (1, 2, 3):
+        train_split.set_epoch(epoch)
+        expected.append({i: train_split[i]["source"].tolist() for i in range(examples)})
+    assert expected[0] != expected[1] != expected[2]
+    for name, epochs in runs.items():
+        assert epochs == expected, f"{name}: the draws differ from the seeded draws"
+
+
+def test_auxiliary_terms_match_a_sentence_by_sentence_computation(data_bin):
+    """The criterion's L_rec, L_con and contrastive accuracy against eq. 2 and eq. 3 computed one
+    sentence at a time: every encoding from an unpadded encoder call (so padding cannot leak into
+    the pooling), L_rec averaged within each sentence, eq. 3's negatives chosen by text."""
+    torch.manual_seed(0)
+    task, model, criterion = build(data_bin, 1.0, 1.0)
+    model.eval()
+    dictionary = task.source_dictionary
+    dataset = task.dataset("valid")
+    indices = [0, 1, 2, 3, 0, 5, 6, 9]  # example 0 twice: a copy of its own pair
+    sample = dataset.collater([dataset[i] for i in indices])
+    _, _, logs = criterion(model, sample)
+
+    def unpadded(row):
+        return row[row.ne(dictionary.pad())]
+
+    def pooled(tokens):
+        encoder_out = model.encoder(tokens.unsqueeze(0), src_lengths=torch.tensor([len(tokens)]))
+        return encoder_out["encoder_out"][0][:, 0].mean(dim=0)
+
+    batch = len(indices)
+    rec_loss, anchors, sources, targets = 0.0, [], [], []
+    for b in range(batch):
+        tokens = unpadded(sample["net_input"]["src_tokens"][b])
+        states = model.encoder(tokens.unsqueeze(0), src_lengths=torch.tensor([len(tokens)]))
+        states = states["encoder_out"][0][:, 0]
+        reconstruction = unpadded(sample["reconstruction_target"][b])
+        log_probs = torch.log_softmax(model.reconstruction_head(states[:len(reconstruction)]), -1)
+        rec_loss += -log_probs[torch.arange(len(reconstruction)), reconstruction].mean().item()
+        anchors.append(states.mean(dim=0))
+        sources.append(pooled(unpadded(sample["contrastive_sources"]["tokens"][b])))
+        targets.append(pooled(unpadded(sample["contrastive_targets"]["tokens"][b])))
+    assert math.isclose(logs["rec_loss"].item(), rec_loss, rel_tol=1e-4)
+
+    ids = sample["id"].tolist()
+    source_texts = [tuple(dataset.src[i].tolist()) for i in ids]
+    target_texts = [tuple(dataset.tgt[i].tolist()) for i in ids]
+    con_loss = direct_eq3(anchors, sources, targets, criterion.con_temperature, cosine=True,
+                          source_texts=source_texts, target_texts=target_texts)
+    assert math.isclose(logs["con_loss"].item(), con_loss, rel_tol=1e-4)
+
+    def cosine(a, b):
+        return float(torch.cosine_similarity(a, b, dim=0))
+
+    correct = 0
+    for i in range(batch):
+        own = {source_texts[i], target_texts[i]}
+        negatives = [cosine(anchors[i], targets[j]) for j in range(batch) if target_texts[j] not in own]
+        negatives += [cosine(anchors[i], sources[j]) for j in range(batch) if source_texts[j] not in own]
+        correct += cosine(anchors[i], targets[i]) > max(negatives)
+    assert logs["con_correct"] == correct and logs["con_anchors"] == batch
+    assert logs["con_masked"] == 2 * 2  # the two copies of example 0 see each other's s and t

@@ -11,6 +11,7 @@ from fairseq.criterions.label_smoothed_cross_entropy import (
 )
 from fairseq.dataclass import ChoiceEnum
 
+from ..distributed import gather_rows
 from ..losses import contrastive_loss, reconstruction_loss
 from ..models.pgkpr_transformer import mean_pool
 
@@ -29,11 +30,30 @@ class PGKPRCriterionConfig(LabelSmoothedCrossEntropyCriterionConfig):
     )
     con_temperature: float = field(
         default=0.1,
-        metadata={"help": "tau of eq. 3 (the paper gives none; the authors' code used 0.1)"},
+        metadata={"help": "tau of eq. 3 (the paper gives none; the authors' code used 0.1 with "
+                  "cosine similarity)"},
     )
-    con_similarity: ChoiceEnum(["dot", "cosine"]) = field(
-        default="dot",
-        metadata={"help": "similarity of eq. 3: dot product (the paper) or cosine (the authors' code)"},
+    con_similarity: ChoiceEnum(["cosine", "dot"]) = field(
+        default="cosine",
+        metadata={"help": "similarity of eq. 3: 'cosine', the dot product of L2-normalized "
+                  "encodings (the authors' code; logits within +-1/tau), or 'dot', the raw dot "
+                  "product as eq. 3 is printed (fairseq's post-norm encodings have norms near 20: "
+                  "logits in the thousands at tau 0.1, and L_con outweighs L_gen)"},
+    )
+    con_mask_same_source_targets: bool = field(
+        default=False,
+        metadata={"help": "eq. 3: besides every copy of s_i and t_i (always masked), also leave "
+                  "out of s_i's negatives the targets of the other pairs whose source is s_i (on "
+                  "MSCOCO, the other captions of s_i's image, paraphrases of s_i); the paper's "
+                  "neg not in {s_i, t_i} read strictly keeps them"},
+    )
+    con_gather_across_processes: bool = field(
+        default=False,
+        metadata={"help": "data-parallel training: compare each process's anchors with the "
+                  "contrastive encodings of every process's batch (gathered, gradients flowing "
+                  "back to each process's own), so that eq. 3's negatives do not shrink when the "
+                  "batch is spread over processes; a 1-process run on the same global batch "
+                  "computes the same loss and gradient"},
     )
     con_detach_counterparts: bool = field(
         default=False,
@@ -53,17 +73,21 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
     of TS_s (eq. 2). fairseq divides the returned loss by `sample_size` (target tokens, or sentences
     with --sentence-avg), which scales all three terms alike and keeps eq. 5's balance. Logged, in
     bits like fairseq's losses: gen_loss (per token), rec_loss and con_loss (per sentence),
-    rec_accuracy, con_accuracy.
+    rec_accuracy, con_accuracy (over the anchors that have a negative), con_masked (candidates per
+    batch left out of eq. 3 as copies of an anchor's s_i or t_i).
     """
 
     def __init__(self, task, sentence_avg, label_smoothing, rec_weight, con_weight,
-                 con_temperature, con_similarity, con_detach_counterparts=False,
+                 con_temperature, con_similarity, con_mask_same_source_targets=False,
+                 con_gather_across_processes=False, con_detach_counterparts=False,
                  ignore_prefix_size=0, report_accuracy=False):
         super().__init__(task, sentence_avg, label_smoothing, ignore_prefix_size, report_accuracy)
         self.rec_weight = rec_weight
         self.con_weight = con_weight
         self.con_temperature = con_temperature
         self.con_similarity = str(con_similarity)
+        self.con_mask_same_source_targets = con_mask_same_source_targets
+        self.con_gather_across_processes = con_gather_across_processes
         self.con_detach_counterparts = con_detach_counterparts
 
     def forward(self, model, sample, reduce=True):
@@ -92,9 +116,11 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
             logging_output.update(rec_loss=rec_loss.data, rec_correct=utils.item(rec_correct),
                                   rec_total=rec_total)
         if self.con_weight > 0:
-            con_loss, con_correct = self.contrastive_terms(model, states, padding_mask, sample)
-            loss = loss + self.con_weight * con_loss
-            logging_output.update(con_loss=con_loss.data, con_correct=utils.item(con_correct))
+            con = self.contrastive_terms(model, states, padding_mask, sample)
+            loss = loss + self.con_weight * con.loss
+            logging_output.update(con_loss=con.loss.data, con_correct=utils.item(con.correct),
+                                  con_anchors=utils.item(con.anchors),
+                                  con_masked=utils.item(con.masked))
         logging_output["loss"] = loss.data
         return loss, sample_size, logging_output
 
@@ -112,7 +138,14 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.con_detach_counterparts):
             sources, targets = (model.encode_pooled(**sample[key])
                                 for key in ("contrastive_sources", "contrastive_targets"))
-        return contrastive_loss(anchors, sources, targets, self.con_temperature, self.con_similarity)
+        text_ids = sample["contrastive_text_ids"]
+        source_ids, target_ids, first_anchor = text_ids["sources"], text_ids["targets"], 0
+        if self.con_gather_across_processes:
+            (sources, first_anchor), (targets, _), (source_ids, _), (target_ids, _) = (
+                gather_rows(rows) for rows in (sources, targets, source_ids, target_ids))
+        return contrastive_loss(anchors, sources, targets, self.con_temperature, self.con_similarity,
+                                source_ids, target_ids, self.con_mask_same_source_targets,
+                                first_anchor)
 
     @classmethod
     def reduce_metrics(cls, logging_outputs) -> None:
@@ -131,5 +164,9 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
             metrics.log_scalar("rec_accuracy", 100.0 * total("rec_correct") / total("rec_total"),
                                total("rec_total"), round=2)
         if any("con_correct" in log for log in logging_outputs):
-            metrics.log_scalar("con_accuracy", 100.0 * total("con_correct") / nsentences,
-                               nsentences, round=2)
+            anchors = total("con_anchors")
+            if anchors > 0:
+                metrics.log_scalar("con_accuracy", 100.0 * total("con_correct") / anchors,
+                                   anchors, round=2)
+            metrics.log_scalar("con_masked", total("con_masked") / len(logging_outputs),
+                               len(logging_outputs), round=2)

@@ -1,6 +1,7 @@
 """The stage-two dataset: perturbed inputs, reconstruction targets and contrastive inputs per example."""
+import hashlib
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -28,6 +29,17 @@ class KeywordSelection:
         rng = np.random.default_rng([self.seed, epoch, index])
         return perturb.keyword_mask(token_probs, token_words, rng=rng)
 
+    def stream(self, count: int, epoch: int, index: int) -> int:
+        """Which of `count` keyword-probability streams an example reads this epoch: one seeded
+        choice per (epoch, example), independent of the keyword coins (which use another seed
+        sequence)."""
+        if count == 1:
+            return 0
+        return int(np.random.default_rng([self.seed, epoch, index, STREAM_CHOICE]).integers(count))
+
+
+STREAM_CHOICE = 1  # the 4th entry of the seed sequence of a stream choice (keyword coins have 3)
+
 
 class PGKPRDataset(FairseqDataset):
     """Pairs (s, t) with the side streams of docs/data-format.md, turned into PGKPR examples.
@@ -35,8 +47,15 @@ class PGKPRDataset(FairseqDataset):
     Each example holds TS_s (the two-part perturbed source, then </s>), its reconstruction targets
     (pad at the </s>, which is not reconstructed), the target, and the unperturbed contrastive
     inputs `s [SEP] POS(s) </s>` and `t [SEP] POS(t) </s>`. The keyword draw depends on the epoch
-    (`set_epoch`), so every epoch sees a fresh perturbation.
+    (`set_epoch`), so every epoch sees a fresh perturbation. `src_kwprobs` holds one or more
+    keyword-probability streams; with several, each example reads one, chosen per epoch.
     """
+
+    # The draw depends on the epoch set by `set_epoch`. fairseq keeps a reusable epoch iterator's
+    # DataLoader, and with it the worker processes' copies of this dataset, across epochs: those
+    # copies would never see a new epoch and every epoch would train on epoch 1's draw. Not
+    # reusable: fairseq builds a new iterator, hence new workers, for every epoch.
+    can_reuse_epoch_itr_across_epochs = False
 
     def __init__(
         self,
@@ -45,7 +64,7 @@ class PGKPRDataset(FairseqDataset):
         src_pos,
         tgt_pos,
         src_word,
-        src_kwprob,
+        src_kwprobs: Sequence,
         dictionary,
         selection: KeywordSelection,
         shuffle: bool = True,
@@ -55,7 +74,7 @@ class PGKPRDataset(FairseqDataset):
     ):
         self.src, self.tgt = src, tgt
         self.src_pos, self.tgt_pos = src_pos, tgt_pos
-        self.src_word, self.src_kwprob = src_word, src_kwprob
+        self.src_word, self.src_kwprobs = src_word, list(src_kwprobs)
         self.dictionary = dictionary
         self.sep, self.nok = dictionary.index(perturb.SEP), dictionary.index(perturb.NOK)
         self.selection = selection
@@ -78,7 +97,7 @@ class PGKPRDataset(FairseqDataset):
     def keyword_mask(self, index) -> np.ndarray:
         """Which source tokens of example `index` are keywords in this epoch's draw."""
         return self.selection.mask(
-            self.src_kwprob[index].numpy() / side_data.PROB_SCALE,
+            self.keyword_probs(index),
             self.src_word[index].numpy(),
             self.epoch,
             index,
@@ -106,6 +125,11 @@ class PGKPRDataset(FairseqDataset):
         if self.constraints is not None:
             example["constraints"] = self.constraints[index]
         return example
+
+    def keyword_probs(self, index) -> np.ndarray:
+        """The keyword probability of every source token, from the stream this epoch reads."""
+        stream = self.src_kwprobs[self.selection.stream(len(self.src_kwprobs), self.epoch, index)]
+        return stream[index].numpy() / side_data.PROB_SCALE
 
     def collater(self, samples):
         return collate(
@@ -161,7 +185,9 @@ def collate(samples, pad_idx, eos_idx, left_pad_source=True, left_pad_target=Fal
     The unperturbed contrastive inputs, in the batch order: `contrastive_sources` (`s [SEP] POS(s)`)
     and `contrastive_targets` (`t [SEP] POS(t)`), each {"tokens", "lengths"} padded to its own
     longest row (a batch's sources have about one length, its targets many: one tensor for both
-    would pad every source to the longest target).
+    would pad every source to the longest target). `contrastive_text_ids` {"sources", "targets"}
+    identifies their texts, equal texts alike across both and across processes (`text_ids`), so
+    that eq. 3 can tell a copy of s_i or t_i from a true negative.
     """
     if not samples:
         return {}
@@ -191,12 +217,25 @@ def collate(samples, pad_idx, eos_idx, left_pad_source=True, left_pad_target=Fal
         )
         batch["contrastive_targets"] = _merge_sequences(
             [s["target_with_tags"] for s in samples], pad_idx, eos_idx, left_pad_source)
+        ids = text_ids([s["source_with_tags"] for s in samples]
+                       + [s["target_with_tags"] for s in samples])
+        batch["contrastive_text_ids"] = {"sources": ids[:len(samples)],
+                                         "targets": ids[len(samples):]}
     else:
         batch["ntokens"] = int(src_lengths.sum())
     if "constraints" in samples[0]:
         # zero-padded to the longest row, as LanguagePairDataset collates them
         batch["constraints"] = data_utils.collate_tokens([s["constraints"] for s in samples], 0)
     return batch
+
+
+def text_ids(sequences) -> torch.Tensor:
+    """One id per token sequence: a 64-bit digest of its tokens, so equal sequences get equal ids
+    in every batch and every process (data-parallel runs compare them across processes)."""
+    return torch.LongTensor([
+        int.from_bytes(hashlib.blake2b(t.numpy().astype("<i8").tobytes(), digest_size=8).digest(),
+                       "little", signed=True)
+        for t in sequences])
 
 
 def _merge_sequences(sequences, pad_idx, eos_idx, left_pad):
@@ -212,7 +251,7 @@ def load_pgkpr_dataset(
     tgt: str,
     dictionary,
     selection: KeywordSelection,
-    keyword_prob_stream: str = "kwprob",
+    keyword_prob_streams: Sequence[str] = ("kwprob",),
     dataset_impl: Optional[str] = None,
     shuffle: bool = True,
     left_pad_source: bool = True,
@@ -224,10 +263,11 @@ def load_pgkpr_dataset(
     """
     token_prefix = f"{data_path}/{split}.{src}-{tgt}."
 
-    def load(prefix, dictionary_or_none, required=True):
+    def load(prefix, dictionary_or_none, required=True, hint=""):
         dataset = data_utils.load_indexed_dataset(prefix, dictionary_or_none, dataset_impl)
         if dataset is None and required:
-            raise FileNotFoundError(f"split {split!r}: missing {prefix}.bin/.idx in {data_path}")
+            raise FileNotFoundError(
+                f"split {split!r}: missing {prefix}.bin/.idx in {data_path}{hint}")
         return dataset
 
     src_tokens = load(token_prefix + src, dictionary)
@@ -238,7 +278,7 @@ def load_pgkpr_dataset(
         raise side_data.SideDataError(
             f"split {split!r}: source sentence {int(empty[0])} is empty ({token_prefix + src})"
         )
-    side_streams = [(src, "pos"), (src, "word"), (src, keyword_prob_stream)]
+    side_streams = [(src, "pos"), (src, "word")] + [(src, stream) for stream in keyword_prob_streams]
     if tgt_tokens is not None:
         token_sizes[tgt] = np.asarray(tgt_tokens.sizes)
         side_streams.append((tgt, "pos"))
@@ -247,7 +287,10 @@ def load_pgkpr_dataset(
     streams = {}
     for lang, stream in side_streams:
         prefix = side_data.side_stream_prefix(data_path, split, src, tgt, lang, stream)
-        dataset = load(prefix, None)
+        hint = "" if stream in ("pos", "word") else (
+            f" (keyword-probability stream {stream!r}: preprocess/prepare.sh writes kwprob and "
+            f"kwprob_ref; --train-keyword-prob-stream and --keyword-prob-stream choose the streams)")
+        dataset = load(prefix, None, hint=hint)
         sizes, values = np.asarray(dataset.sizes), side_data.read_flat(prefix)
         where = f"split {split!r}, {prefix}"
         side_data.check_aligned(token_sizes[lang], sizes, where)
@@ -256,8 +299,9 @@ def load_pgkpr_dataset(
         streams[lang, stream] = dataset, values, sizes, where
     word, word_values, word_sizes, where = streams[src, "word"]
     side_data.check_word_index(word_values, word_sizes, where)
-    probs, prob_values, prob_sizes, where = streams[src, keyword_prob_stream]
-    side_data.check_probabilities(prob_values, word_values, prob_sizes, where)
+    for stream in keyword_prob_streams:
+        _, prob_values, prob_sizes, where = streams[src, stream]
+        side_data.check_probabilities(prob_values, word_values, prob_sizes, where)
 
     return PGKPRDataset(
         src_tokens,
@@ -265,7 +309,7 @@ def load_pgkpr_dataset(
         streams[src, "pos"][0],
         streams[tgt, "pos"][0] if tgt_tokens is not None else None,
         word,
-        probs,
+        [streams[src, stream][0] for stream in keyword_prob_streams],
         dictionary,
         selection,
         shuffle=shuffle,

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..precision import cpu_autocast
 from ..textio import InputError, atomic_output, check_same_line_count, read_lines
 from .classifier import PARAPHRASE_LABEL, max_pieces
 from .textio import check_word_aligned, format_probabilities, parse_probability, split_words
@@ -69,11 +70,14 @@ class KeywordScorer:
 
     Speed on a CPU: batches of similar length (little padding), gradients for the input embeddings
     only (every weight has requires_grad False, so the backward pass skips weight gradients), no
-    dropout (eval mode).
+    dropout (eval mode); with `bf16`, the forward pass under CPU bf16 autocast (the gradients are
+    taken through the same bf16 operations).
     """
 
-    def __init__(self, model, tokenizer, batch_size: int = 64, max_length: Optional[int] = None):
+    def __init__(self, model, tokenizer, batch_size: int = 64, max_length: Optional[int] = None,
+                 bf16: bool = False):
         self.model = model.eval()
+        self.bf16 = bf16
         for parameter in self.model.parameters():
             parameter.requires_grad_(False)
         self.tokenizer = tokenizer
@@ -116,11 +120,12 @@ class KeywordScorer:
         )
         model_inputs = {name: tensor for name, tensor in encoding.items() if name != "input_ids"}
         embeddings = self.model.get_input_embeddings()(encoding["input_ids"]).requires_grad_()
-        logits = self.model(inputs_embeds=embeddings, **model_inputs).logits
+        with cpu_autocast(self.bf16):
+            logits = self.model(inputs_embeds=embeddings, **model_inputs).logits.float()
         log_odds = logits[:, PARAPHRASE_LABEL] - logits[:, 1 - PARAPHRASE_LABEL]
         # Sentences do not interact in the encoder, so the gradient of the sum is each one's own.
         (gradients,) = torch.autograd.grad(log_odds.sum(), embeddings)
-        piece_norms = gradients.norm(dim=-1).numpy().astype(np.float64)
+        piece_norms = gradients.float().norm(dim=-1).numpy().astype(np.float64)
         scores = []
         for row, word_count in enumerate(word_counts):
             source_pieces, piece_words = [], []

@@ -38,6 +38,21 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def check_safetensors_weights(folder: Path) -> None:
+    """Weights are read from safetensors files only: a pickled checkpoint (pytorch_model.bin) can run
+    code when it is loaded."""
+    if any(folder.glob("*.safetensors")):
+        return
+    pickled = sorted(path.name for path in folder.glob("*.bin"))
+    if pickled:
+        raise InputError(
+            f"{folder}: the weights are {pickled[0]}, a pickle, which can run code when loaded; stage one "
+            "reads model.safetensors only (convert it where you trust it: from_pretrained, then "
+            "save_pretrained)"
+        )
+    raise InputError(f"{folder}: no model.safetensors (the model's weights)")
+
+
 def load_classifier(folder, fine_tuned: bool):
     """(model, tokenizer) of a paraphrase classifier read from a local folder, or InputError.
 
@@ -65,6 +80,7 @@ def load_classifier(folder, fine_tuned: bool):
         raise InputError(f"{folder}: the tokenizer is not a fast (tokenizers) one, needed to map pieces to words")
     if tokenizer.cls_token is None or tokenizer.sep_token is None:
         raise InputError(f"{folder}: the tokenizer has no [CLS]/[SEP] tokens, so not a BERT-style encoder")
+    check_safetensors_weights(folder)
     try:
         model, loading = AutoModelForSequenceClassification.from_pretrained(
             folder,
@@ -72,6 +88,7 @@ def load_classifier(folder, fine_tuned: bool):
             local_files_only=True,
             output_loading_info=True,
             ignore_mismatched_sizes=not fine_tuned,
+            use_safetensors=True,
         )
     except (OSError, ValueError, KeyError, RuntimeError) as error:
         raise InputError(f"{folder}: cannot load it as a sequence classifier ({_first_line(error)})") from None

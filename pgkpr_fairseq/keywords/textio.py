@@ -1,4 +1,4 @@
-"""Stage one's own text formats: words split on single spaces, and one keyword probability per word.
+"""Stage one's own text formats: words split on white space, and one keyword probability per word.
 
 Reading, alignment checks and atomic writing are `pgkpr_fairseq.textio`'s, shared with the other tools.
 """
@@ -11,8 +11,9 @@ Value = TypeVar("Value")
 
 
 def split_words(line: str) -> List[str]:
-    """The words of a tokenized line: exactly what `str.split(" ")` gives, as the whole pipeline uses."""
-    return line.split(" ")
+    """The words of a tokenized line, split on white space as the preparation steps and fairseq's
+    binarizer split them: a trailing or doubled space makes no empty word."""
+    return line.split()
 
 
 def read_parallel(source_path, target_path):

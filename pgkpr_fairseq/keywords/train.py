@@ -15,6 +15,7 @@ import torch
 from tqdm import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from ..precision import cpu_autocast
 from ..textio import InputError, temporary_sibling
 from .classifier import max_pieces
 from .examples import PairExample
@@ -35,6 +36,8 @@ class TrainingOptions:
     # The word-embedding table is most of a small model's weights (MiniLM: 11.7M of 22.7M); frozen, it
     # needs no dense gradient and no AdamW update, about a third faster on a CPU.
     freeze_word_embeddings: bool = False
+    # Forward passes under CPU bf16 autocast (float32 weights and AdamW state).
+    bf16: bool = False
 
 
 def encode_examples(tokenizer, examples: Sequence[PairExample], max_length: int, padding: bool):
@@ -78,7 +81,8 @@ def fine_tune(model, tokenizer, examples: Sequence[PairExample], options: Traini
         for _ in range(options.epochs):
             for batch in length_bucketed_batches(lengths, options.batch_size, rng):
                 inputs = encode_examples(tokenizer, [examples[i] for i in batch], max_length, padding=True)
-                loss = model(**inputs, labels=labels[batch]).loss
+                with cpu_autocast(options.bf16):
+                    loss = model(**inputs, labels=labels[batch]).loss
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(trained, 1.0)
                 optimizer.step()

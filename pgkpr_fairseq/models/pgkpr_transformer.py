@@ -3,7 +3,10 @@ import torch
 import torch.nn.functional as F
 from fairseq.models import register_model, register_model_architecture
 from fairseq.models.transformer import TransformerModel, base_architecture
+from fairseq.modules import LearnedPositionalEmbedding, SinusoidalPositionalEmbedding
 from torch import nn
+
+from .. import perturb
 
 
 def mean_pool(states: torch.Tensor, padding_mask) -> torch.Tensor:
@@ -12,6 +15,57 @@ def mean_pool(states: torch.Tensor, padding_mask) -> torch.Tensor:
         return states.mean(dim=1)
     keep = (~padding_mask).unsqueeze(-1).type_as(states)
     return (states * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1.0)
+
+
+def two_part_positions(tokens: torch.Tensor, pad: int, sep: int) -> torch.Tensor:
+    """fairseq's position numbers (from pad + 1, pad at padding), restarted after the first `sep`.
+
+    For TS_s = w_1..w_l [SEP] v_1..v_l </s>: w_i and v_i, the two views of word i, both get
+    position i (pad + i); [SEP] and </s> both get l + 1. Rows without `sep` keep fairseq's
+    sequential numbering. Works with left and right padding.
+    """
+    real = tokens.ne(pad).long()
+    counted = torch.cumsum(real, dim=1)  # 1-based position among the real tokens
+    is_sep = tokens.eq(sep).long()
+    after_sep = (torch.cumsum(is_sep, dim=1) - is_sep) > 0
+    sep_position = (counted * is_sep).max(dim=1, keepdim=True).values
+    positions = torch.where(after_sep, counted - sep_position, counted)
+    return (positions * real) + pad
+
+
+class TwoPartPositions(nn.Module):
+    """The encoder's position embedding for the two halves of TS_s (and of `s [SEP] POS(s)`).
+
+    Replaces `encoder.embed_positions`: `aligned` numbers each half from the start
+    (`two_part_positions`), so that both views of a word share a position; `segments` adds a
+    learned embedding of the half (before and including [SEP], after it).
+    """
+
+    def __init__(self, positions: nn.Module, pad: int, sep: int, aligned: bool, segments: bool):
+        super().__init__()
+        if not isinstance(positions, (SinusoidalPositionalEmbedding, LearnedPositionalEmbedding)):
+            raise ValueError(f"two-part positions need fairseq's sinusoidal or learned position "
+                             f"embeddings, not {type(positions).__name__}")
+        self.positions = positions
+        self.pad, self.sep, self.aligned = pad, sep, aligned
+        self.max_positions = positions.max_positions
+        self.segments = None
+        if segments:
+            self.segments = nn.Embedding(2, positions.embedding_dim)
+            nn.init.normal_(self.segments.weight, mean=0, std=positions.embedding_dim ** -0.5)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        embedded = self.positions(tokens)  # also sizes the sinusoidal table for this length
+        if self.aligned:
+            positions = two_part_positions(tokens, self.pad, self.sep)
+            table = (self.positions.weights if isinstance(self.positions, SinusoidalPositionalEmbedding)
+                     else self.positions.weight)
+            embedded = F.embedding(positions, table.type_as(embedded), self.pad)
+        if self.segments is not None:
+            is_sep = tokens.eq(self.sep).long()
+            second_half = (torch.cumsum(is_sep, dim=1) - is_sep) > 0
+            embedded = embedded + self.segments(second_half.long())
+        return embedded
 
 
 class ReconstructionHead(nn.Module):
@@ -39,8 +93,39 @@ class PGKPRTransformerModel(TransformerModel):
     - `forward(..., return_encoder_out=True)`: the decoder output's extra dict also carries the
       encoder output, so the criterion can reconstruct and pool without a second encoder pass;
     - `reconstruction_head`: logits over the dictionary for encoder outputs (L_rec, eq. 2);
-    - `encode_pooled`: mean-pooled encodings of other inputs (the contrastive inputs of eq. 3).
+    - `encode_pooled`: mean-pooled encodings of other inputs (the contrastive inputs of eq. 3);
+    - `--two-part-positions aligned` / `--segment-embeddings`: the encoder's positions for TS_s's
+      two halves (`TwoPartPositions`).
     """
+
+    @classmethod
+    def add_args(cls, parser):
+        super().add_args(parser)
+        parser.add_argument(
+            "--two-part-positions", choices=["sequential", "aligned"],
+            help="encoder positions of TS_s = part1 [SEP] part2 (and of s [SEP] POS(s)): "
+                 "'sequential' numbers all 2l+1 tokens in turn (fairseq's default; the paper "
+                 "says nothing); 'aligned' restarts after [SEP], so both views of word i share "
+                 "position i (like the authors' 'double positional encoding' option)")
+        parser.add_argument(
+            "--segment-embeddings", action="store_true",
+            help="add a learned embedding of the half of TS_s each token is in (before and "
+                 "including [SEP], after it)")
+
+    @classmethod
+    def build_model(cls, args, task):
+        model = super().build_model(args, task)
+        aligned = getattr(args, "two_part_positions", "sequential") == "aligned"
+        segments = getattr(args, "segment_embeddings", False)
+        if aligned or segments:
+            if model.encoder.embed_positions is None:
+                raise ValueError("--two-part-positions aligned and --segment-embeddings need "
+                                 "position embeddings (not --no-token-positional-embeddings)")
+            dictionary = task.source_dictionary
+            model.encoder.embed_positions = TwoPartPositions(
+                model.encoder.embed_positions, dictionary.pad(), dictionary.index(perturb.SEP),
+                aligned, segments)
+        return model
 
     def __init__(self, args, encoder, decoder):
         super().__init__(args, encoder, decoder)
@@ -92,6 +177,8 @@ def pgkpr_transformer(args):
     """The paper's §5.3: 6+6 layers, 8 heads, 512 wide, FFN 2048, dropout 0.1, shared embeddings."""
     args.dropout = getattr(args, "dropout", 0.1)
     args.share_all_embeddings = getattr(args, "share_all_embeddings", True)
+    args.two_part_positions = getattr(args, "two_part_positions", "sequential")
+    args.segment_embeddings = getattr(args, "segment_embeddings", False)
     base_architecture(args)
 
 

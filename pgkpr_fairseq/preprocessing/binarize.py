@@ -180,7 +180,7 @@ def _replace_dir(new: str, old: str) -> None:
 def binarize(
     textdir: str, destdir: str, splits: Sequence[str], *, tags: Sequence[str] = (),
     dictionary_path: Optional[str] = None, nwords: Optional[int] = DEFAULT_NWORDS,
-    sentencepiece_model: Optional[str] = None, prob_streams: Sequence[str] = ("kwprob",),
+    sentencepiece_model: Optional[str] = None, prob_streams: Sequence[str] = ("kwprob", "kwprob_ref"),
     train_split: str = "train", overwrite: bool = False, spacy_pipeline: Optional[str] = None,
     keyword_model: Optional[str] = None,
 ) -> None:

@@ -8,26 +8,21 @@
     pgkpr-prepare subwords ...           optional sentencepiece model
     pgkpr-prepare binarize ...           TEXT -> data-bin
 
-`preprocess/prepare.sh` runs them all. Bad input stops with `file:line: message` and exit code 1.
+`preprocess/prepare.sh` runs them all. Bad input stops with one line
+`pgkpr-prepare: error: FILE:LINE: what` and exit code 1 (pgkpr_fairseq.cli).
 """
 import argparse
 import os
 import sys
 from typing import Dict, List, Optional, Sequence
 
+from ..cli import positive_int, run_command
 from ..textio import InputError
 from . import binarize, distinct, pos, raw, record, subwords
 from .textfiles import SOURCE, TARGET, read_sentences, text_file
 from .tokenize import METHODS, SentenceTokenizer
 
 DEFAULT_SEED = 666  # the random_state of the paper's authors
-
-
-def positive_int(value: str) -> int:
-    """An argparse type: an integer >= 1."""
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def count_or_all(value: str) -> int:
@@ -65,9 +60,10 @@ def split_limit(value: str) -> Dict[str, int]:
 def add_tokenizer_options(parser: argparse.ArgumentParser, max_len: int) -> None:
     parser.add_argument("--textdir", required=True, help="output folder of the text files")
     parser.add_argument("--max-len", type=count_or_all, default=max_len,
-                        help=f"keep at most this many words per sentence (default {max_len}; 0 keeps all)")
+                        help="keep at most this many words per sentence, 0 keeps all [%(default)s]")
     parser.add_argument("--tokenizer", choices=METHODS, default="moses",
-                        help="moses (sacremoses, for raw text) or space (text that is already tokenized)")
+                        help="moses (sacremoses, for raw text) or space (text that is already tokenized) "
+                             "[%(default)s]")
 
 
 def add_split_size_options(
@@ -75,15 +71,14 @@ def add_split_size_options(
 ) -> None:
     for split, size in (("train", train), ("valid", valid), ("test", test)):
         parser.add_argument(f"--{split}-pairs", type=positive_int, default=size,
-                            help=f"{split} split size in {unit} (default {size})")
+                            help=f"{split} split size in {unit} [%(default)s]")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                        help=f"seed of the random split (default {DEFAULT_SEED})")
+                        help="seed of the random split [%(default)s]")
 
 
 def add_pipeline_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipeline", default=pos.DEFAULT_PIPELINE,
-                        help="spaCy pipeline with a tagger, package name or folder "
-                             f"(default {pos.DEFAULT_PIPELINE})")
+                        help="spaCy pipeline with a tagger, package name or folder [%(default)s]")
 
 
 def tokenizer_of(args) -> SentenceTokenizer:
@@ -176,9 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     folder = commands.add_parser("folder", help="aligned NAME.src / NAME.tgt files -> tokenized text")
     folder.add_argument("--input", required=True, help="folder holding NAME.src and NAME.tgt per split")
-    folder.add_argument("--splits", type=split_map, default=split_map("train,valid,test"),
+    folder.add_argument("--splits", type=split_map, default="train,valid,test",
                         help="splits to take, SPLIT or SPLIT=NAME when the folder names it "
-                             "differently (default train,valid,test; e.g. train,valid=val,test=test_clean)")
+                             "differently, e.g. train,valid=val,test=test_clean [%(default)s]")
     folder.add_argument("--limit", type=split_limit, action="append", default=[],
                         help="keep only the first N pairs of a split, as SPLIT=N (repeatable); "
                              "e.g. to score only a subset with stage one")
@@ -187,13 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     tagging = commands.add_parser("pos", help="POS tag TEXT/{split}.src and .tgt -> .pos.src and .pos.tgt")
     tagging.add_argument("--textdir", required=True, help="folder of the text files")
-    tagging.add_argument("--splits", type=split_list, default=["train", "valid", "test"],
-                         help="comma-separated splits to tag (default train,valid,test)")
+    tagging.add_argument("--splits", type=split_list, default="train,valid,test",
+                         help="comma-separated splits to tag [%(default)s]")
     add_pipeline_option(tagging)
     tagging.add_argument("--batch-size", type=positive_int, default=pos.DEFAULT_BATCH_SIZE,
-                         help=f"sentences per spaCy batch (default {pos.DEFAULT_BATCH_SIZE})")
+                         help="sentences per spaCy batch [%(default)s]")
     tagging.add_argument("--n-process", type=positive_int, default=1,
-                         help="spaCy worker processes (default 1: two were slower on 2 cores, see BENCHMARKS.md)")
+                         help="spaCy worker processes; two were slower on 2 cores, see BENCHMARKS.md "
+                              "[%(default)s]")
     tagging.set_defaults(run=run_pos)
 
     for name, help_text in (
@@ -202,8 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("--textdir", required=True, help="folder of the text files")
-        command.add_argument("--splits", type=split_list, default=["train", "valid", "test"],
-                             help="comma-separated splits (default train,valid,test)")
+        command.add_argument("--splits", type=split_list, default="train,valid,test",
+                             help="comma-separated splits [%(default)s]")
         command.add_argument("--prefix", required=True,
                              help="PREFIX.src (and PREFIX.tgt): the distinct sentences")
         command.add_argument("--with-targets", action="store_true",
@@ -212,41 +208,41 @@ def build_parser() -> argparse.ArgumentParser:
     spread = commands.choices["spread"]
     spread.add_argument("--probs", required=True, help="the scores of PREFIX.src, one line per sentence")
     spread.add_argument("--stream", default="kwprob",
-                        help="output name: TEXT/{split}.STREAM (default kwprob; kwprob_ref for ref scores)")
+                        help="output name: TEXT/{split}.STREAM (kwprob_ref for ref scores) [%(default)s]")
     spread.set_defaults(run=run_spread)
 
     pieces = commands.add_parser("subwords", help="train a sentencepiece model on the training split")
     pieces.add_argument("--textdir", required=True, help="folder of the text files")
     pieces.add_argument("--vocab-size", type=positive_int, required=True, help="number of pieces")
     pieces.add_argument("--model-prefix",
-                        help="writes PREFIX.model and PREFIX.vocab (default TEXTDIR/spm)")
+                        help="writes PREFIX.model and PREFIX.vocab [TEXTDIR/spm]")
     pieces.add_argument("--train-split", default="train",
-                        help="split whose src and tgt train it (default train)")
+                        help="split whose src and tgt train it [%(default)s]")
     pieces.set_defaults(run=run_subwords)
 
     binarizing = commands.add_parser("binarize", help="text files -> PGKPR data-bin (docs/data-format.md)")
     binarizing.add_argument("--textdir", required=True, help="folder of the text files")
     binarizing.add_argument("--destdir", required=True, help="the data-bin folder to write")
-    binarizing.add_argument("--splits", type=split_list, default=["train", "valid", "test"],
-                            help="comma-separated splits to binarize (default train,valid,test)")
+    binarizing.add_argument("--splits", type=split_list, default="train,valid,test",
+                            help="comma-separated splits to binarize [%(default)s]")
     binarizing.add_argument("--train-split", default="train",
-                            help="split whose src and tgt make the dictionary (default train)")
+                            help="split whose src and tgt make the dictionary [%(default)s]")
     binarizing.add_argument("--nwords", type=count_or_all, default=binarize.DEFAULT_NWORDS,
-                            help="keep the N most frequent words or pieces "
-                                 f"(default {binarize.DEFAULT_NWORDS}; 0 keeps all)")
+                            help="keep the N most frequent words or pieces, 0 keeps all [%(default)s]")
     add_pipeline_option(binarizing)
     binarizing.add_argument("--dict",
                             help="use this existing dictionary (e.g. a trained model's dict.src.txt) "
                                  "instead of building one; --pipeline and --nwords are then unused")
     binarizing.add_argument("--sentencepiece",
-                            help="split words into the pieces of this sentencepiece model (default: words)")
-    binarizing.add_argument("--prob-streams", type=split_list, default=["kwprob"],
+                            help="split words into the pieces of this sentencepiece model [none: words]")
+    binarizing.add_argument("--prob-streams", type=split_list, default="kwprob,kwprob_ref",
                             help="comma-separated keyword probability files to store, TEXT/{split}.NAME "
-                                 "-> stream NAME (default kwprob; e.g. kwprob,kwprob_ref)")
+                                 "-> stream NAME (stage two trains on kwprob_ref and generates from "
+                                 "kwprob) [%(default)s]")
     binarizing.add_argument("--keyword-model",
                             help="the stage-one classifier folder that scored the probabilities: "
                                  "recorded in DESTDIR/preparation.json, where the Python API and "
-                                 "pgkpr-paraphrase find it")
+                                 "pgkpr-paraphrase find it [none]")
     binarizing.add_argument("--overwrite", action="store_true", help="replace an existing DESTDIR")
     binarizing.set_defaults(run=run_binarize)
     return parser
@@ -255,12 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of `pgkpr-prepare`; returns the exit code."""
     args = build_parser().parse_args(argv)
-    try:
-        args.run(args)
-    except InputError as err:
-        print(f"pgkpr-prepare {args.command}: error: {err}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command("pgkpr-prepare", lambda: args.run(args))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ line per line of SPLIT.src.
 """
 from typing import Dict, List, Sequence, Tuple
 
-from ..textio import at, check_same_line_count, read_lines, write_lines
+from ..keywords.textio import check_word_aligned, parse_probability
+from ..textio import at, check_same_line_count, read_lines, write_files
 from .textfiles import SOURCE, TARGET, read_sentences, text_file
 
 Key = Tuple[str, ...]  # a source line, or a (source, target) pair of lines
@@ -33,8 +34,8 @@ def write_distinct(textdir: str, splits: Sequence[str], prefix: str, with_target
     """Write the distinct sources (with targets: distinct pairs) of `splits`, in order of first
     appearance, to PREFIX.src (and PREFIX.tgt). Returns their number."""
     distinct = list(dict.fromkeys(key for split in splits for key in _keys(textdir, split, with_targets)))
-    for column, side in enumerate((SOURCE, TARGET) if with_targets else (SOURCE,)):
-        write_lines(distinct_path(prefix, side), (key[column] for key in distinct))
+    write_files({distinct_path(prefix, side): [key[column] for key in distinct]
+                 for column, side in enumerate((SOURCE, TARGET) if with_targets else (SOURCE,))})
     return len(distinct)
 
 
@@ -47,12 +48,15 @@ def spread_probabilities(
     sides = (SOURCE, TARGET) if with_targets else (SOURCE,)
     columns = [read_lines(distinct_path(prefix, side)) for side in sides]
     probabilities = read_lines(probs_path)
-    check_same_line_count(probs_path, len(probabilities), distinct_path(prefix, SOURCE), len(columns[0]))
+    # checked as every other reader of keyword probabilities checks them, before they are spread
+    check_word_aligned(probs_path, probabilities, distinct_path(prefix, SOURCE), columns[0], parse_probability)
     by_key: Dict[Key, str] = dict(zip(zip(*columns), probabilities))
+    files = {}
     for split in splits:
         keys = _keys(textdir, split, with_targets)
         missing = next((number for number, key in enumerate(keys, 1) if key not in by_key), None)
         if missing:
             raise at(text_file(textdir, split, SOURCE), missing,
                      f"sentence not in {distinct_path(prefix, SOURCE)} (written for other text?)")
-        write_lines(text_file(textdir, split, stream), (by_key[key] for key in keys))
+        files[text_file(textdir, split, stream)] = [by_key[key] for key in keys]
+    write_files(files)

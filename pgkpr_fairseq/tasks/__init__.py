@@ -1,1 +1,1 @@
-from . import pgkpr  # noqa: F401
+from . import pgkpr, translation_bf16  # noqa: F401

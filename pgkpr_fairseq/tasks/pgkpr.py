@@ -6,7 +6,6 @@ from typing import Optional
 from fairseq import utils
 from fairseq.dataclass import ChoiceEnum
 from fairseq.tasks import register_task
-from fairseq.tasks.translation import TranslationConfig, TranslationTask
 from omegaconf import II
 
 from .. import perturb
@@ -14,16 +13,26 @@ from ..annotate import Annotator
 from ..data import KeywordSelection, load_pgkpr_dataset
 from ..inference import (EMPTY_SOURCE_LENGTH, PreparedTokens, TypedTokens, annotate_sources,
                          empty_hypothesis, inference_dataset, max_source_tokens, sentence_label)
+from .translation_bf16 import TranslationBF16Config, TranslationBF16Task
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
-class PGKPRConfig(TranslationConfig):
+class PGKPRConfig(TranslationBF16Config):
     keyword_prob_stream: str = field(
         default="kwprob",
-        metadata={"help": "which keyword-probability side stream to read (SPLIT.S-T.S.<name>); "
-                  "kwprob_ref holds stage one scored against the reference (PGKPR-ref)"},
+        metadata={"help": "the keyword-probability side stream (SPLIT.S-T.S.<name>) of validation "
+                  "and generation: kwprob, stage one on (s [SEP] s), as the paper at inference; "
+                  "kwprob_ref, stage one on (s [SEP] t), the paper's PGKPR-ref"},
+    )
+    train_keyword_prob_stream: str = field(
+        default="kwprob_ref",
+        metadata={"help": "the keyword-probability stream(s) of the training split: kwprob_ref, "
+                  "stage one on (s [SEP] t), the keywords the source shares with its paraphrase "
+                  "(the paper's section 3); kwprob, (s [SEP] s), what inference sees; "
+                  "'kwprob,kwprob_ref': both, each example reading one of them per epoch "
+                  "(a seeded choice), like the authors' code, which trained on both"},
     )
     inference_keywords: ChoiceEnum(["sample", "threshold"]) = field(
         default="sample",
@@ -53,7 +62,7 @@ class PGKPRConfig(TranslationConfig):
 
 
 @register_task("pgkpr", dataclass=PGKPRConfig)
-class PGKPRTask(TranslationTask):
+class PGKPRTask(TranslationBF16Task):
     """Loads a PGKPR data-bin (docs/data-format.md). On the training split every example gets a
     fresh keyword draw each epoch (one coin per word, seeded by --seed, the epoch and the example);
     other splits use --inference-keywords. Checks every split's side streams before training."""
@@ -76,8 +85,10 @@ class PGKPRTask(TranslationTask):
         data_path = paths[(epoch - 1) % len(paths)] if split == self.cfg.train_subset else paths[0]
         if split == self.cfg.train_subset:
             selection = KeywordSelection("sample", seed=self.cfg.seed)
+            streams = [name.strip() for name in self.cfg.train_keyword_prob_stream.split(",")]
         else:
             selection = self.inference_selection()
+            streams = [self.cfg.keyword_prob_stream]
         self.datasets[split] = load_pgkpr_dataset(
             data_path,
             split,
@@ -85,13 +96,13 @@ class PGKPRTask(TranslationTask):
             self.cfg.target_lang,
             self.src_dict,
             selection,
-            keyword_prob_stream=self.cfg.keyword_prob_stream,
+            keyword_prob_streams=streams,
             dataset_impl=self.cfg.dataset_impl,
             left_pad_source=self.cfg.left_pad_source,
             left_pad_target=self.cfg.left_pad_target,
         )
         logger.info(f"{data_path} {split}: {len(self.datasets[split])} examples, keywords by "
-                    f"{selection.mode}")
+                    f"{selection.mode} from {','.join(streams)}")
 
     def inference_selection(self) -> KeywordSelection:
         return KeywordSelection(

@@ -6,12 +6,13 @@
 #   QUORA_TSV=path/train.csv scripts/quora/run.sh --quick       (Transformer, PGKPR, copy only)
 #   PAIRS_DIR=folder scripts/quora/run.sh      (aligned train|valid|test.src / .tgt files)
 #
-# Writes WORK (default outputs/quora): text/ and data-bin/ (preprocess/prepare.sh, with SCORE_REF=1
-# for PGKPR-ref), experiments/ (every row cached: rerun to resume or complete the table),
-# experiments/results.md (the report). Steps already done are skipped (RESUME=1): use a new WORK
-# after changing data settings.
+# Writes WORK (default outputs/quora): text/ and data-bin/ (preprocess/prepare.sh: both keyword
+# streams, (s [SEP] s) and (s [SEP] t)), experiments/ (every row cached: rerun to resume or complete the table),
+# experiments/results.md (the report). Preparation steps already done with the same input files and
+# settings are skipped (RESUME=1); a changed input or setting redoes its step and the steps after it.
 # Settings: every variable of preprocess/prepare.sh (MAX_LEN [17], TRAIN_PAIRS, STAGE1_EXAMPLES, ...)
-# and of scripts/experiment_env.sh (LAYERS, EMBED_DIM, BATCH_SIZE, MAX_EPOCH, PATIENCE, BEAM, ...);
+# and pgkpr-experiment's settings (LAYERS, EMBED_DIM, BATCH_SIZE, MAX_EPOCH, PATIENCE, BEAM, ...:
+# `pgkpr-experiment --recipe-variables` lists them);
 # defaults are the paper's section 5.3, with lambda1 / lambda2 = REC_WEIGHT / CON_WEIGHT [1 / 0.1].
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,6 +32,6 @@ WORK=${WORK:-$REPO/outputs/quora}
 CON_WEIGHT=${CON_WEIGHT:-0.1}
 GEN_MAX_LEN=${GEN_MAX_LEN:-50}  # tokens: a cap for runaway beams, far above the 17-word sentences
 
-MAX_LEN=${MAX_LEN:-17} SCORE_REF=1 RESUME=${RESUME:-1} "$REPO/preprocess/prepare.sh" "$kind" "$input" "$WORK"
+MAX_LEN=${MAX_LEN:-17} RESUME=${RESUME:-1} "$REPO/preprocess/prepare.sh" "$kind" "$input" "$WORK"
 experiment_options
 pgkpr-experiment "$WORK" "${EXPERIMENT_ARGS[@]}" "$@"

@@ -1,0 +1,43 @@
+"""Gathering tensors of every data-parallel process, with gradients, for eq. 3's negatives."""
+from typing import Sequence, Tuple
+
+import torch
+import torch.distributed as dist
+
+
+def _row_counts(rows: torch.Tensor) -> Sequence[int]:
+    """The number of rows each process holds, in rank order."""
+    counts = [torch.zeros(1, dtype=torch.long, device=rows.device)
+              for _ in range(dist.get_world_size())]
+    dist.all_gather(counts, torch.tensor([rows.size(0)], dtype=torch.long, device=rows.device))
+    return [int(count) for count in counts]
+
+
+class _GatherRows(torch.autograd.Function):
+    """Concatenate every process's rows; the backward pass sums the gradients that all processes
+    computed for this process's rows."""
+
+    @staticmethod
+    def forward(ctx, rows, counts, rank):
+        padded = rows.new_zeros((max(counts),) + rows.shape[1:])  # all_gather needs equal shapes
+        padded[:rows.size(0)] = rows
+        gathered = [torch.empty_like(padded) for _ in counts]
+        dist.all_gather(gathered, padded)
+        ctx.start, ctx.count = sum(counts[:rank]), counts[rank]
+        return torch.cat([part[:count] for part, count in zip(gathered, counts)])
+
+    @staticmethod
+    def backward(ctx, gradient):
+        # all_reduce, not reduce_scatter: gloo (the CPU backend) has no reduce_scatter.
+        gradient = gradient.contiguous().clone()
+        dist.all_reduce(gradient)
+        return gradient[ctx.start:ctx.start + ctx.count], None, None
+
+
+def gather_rows(rows: torch.Tensor) -> Tuple[torch.Tensor, int]:
+    """(the rows of every process concatenated in rank order, the index of this process's first
+    row). Gradients flow back to each process's own rows. Outside a multi-process run: (rows, 0)."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return rows, 0
+    counts, rank = _row_counts(rows), dist.get_rank()
+    return _GatherRows.apply(rows, counts, rank), sum(counts[:rank])

@@ -1,0 +1,6 @@
+"""`python -m pgkpr_fairseq.experiment`, the same as `pgkpr-experiment`."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
