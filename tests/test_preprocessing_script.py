@@ -10,6 +10,7 @@ import pytest
 from fairseq.data import indexed_dataset
 
 from pgkpr_fairseq.data.side_data import side_stream_prefix
+from pgkpr_fairseq.preprocessing.record import read_record
 
 REPO = Path(__file__).resolve().parent.parent
 # Accepts the options prepare.sh passes and logs each call to $CALLS (if set); `train` makes the
@@ -95,6 +96,9 @@ def test_prepare_script_folder_to_data_bin(tmp_path):
         for stream, value in (("kwprob", 16384), ("kwprob_ref", 49151)):
             probs = indexed_dataset.MMapIndexedDataset(side_stream_prefix(str(dest), split, "src", "tgt", "src", stream))
             assert len(probs) == count and set(probs[0].tolist()) == {value}
+    # what the Python API needs to prepare raw sentences as this data was
+    record = read_record(str(dest))
+    assert (record["tokenizer"], record["max_len"], record["keyword_model"]) == ("moses", 17, str(work / "stage1"))
 
     code, log = prepare(RESUME="1")
     assert code == 0, log
