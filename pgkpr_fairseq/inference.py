@@ -106,7 +106,6 @@ def inference_dataset(
 ) -> PGKPRDataset:
     """The PGKPR dataset of annotated sentences: TS_s from their tags and keyword probabilities
     (unknown words are `<unk>` in TS_s, but were tagged and scored as typed)."""
-    eos = dictionary.eos()
     tag_ids = {}
     for tag in {tag for source in sources for tag in source.tags}:
         tag_ids[tag] = dictionary.index(perturb.pos_token(tag))
