@@ -17,6 +17,12 @@ def mean_pool(states: torch.Tensor, padding_mask) -> torch.Tensor:
     return (states * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1.0)
 
 
+def after_first(tokens: torch.Tensor, sep: int) -> torch.Tensor:
+    """B x T booleans: the tokens after the first `sep` of their row (TS_s's second half)."""
+    is_sep = tokens.eq(sep).long()
+    return (torch.cumsum(is_sep, dim=1) - is_sep) > 0
+
+
 def two_part_positions(tokens: torch.Tensor, pad: int, sep: int) -> torch.Tensor:
     """fairseq's position numbers (from pad + 1, pad at padding), restarted after the first `sep`.
 
@@ -26,10 +32,8 @@ def two_part_positions(tokens: torch.Tensor, pad: int, sep: int) -> torch.Tensor
     """
     real = tokens.ne(pad).long()
     counted = torch.cumsum(real, dim=1)  # 1-based position among the real tokens
-    is_sep = tokens.eq(sep).long()
-    after_sep = (torch.cumsum(is_sep, dim=1) - is_sep) > 0
-    sep_position = (counted * is_sep).max(dim=1, keepdim=True).values
-    positions = torch.where(after_sep, counted - sep_position, counted)
+    sep_position = (counted * tokens.eq(sep).long()).max(dim=1, keepdim=True).values
+    positions = torch.where(after_first(tokens, sep), counted - sep_position, counted)
     return (positions * real) + pad
 
 
@@ -55,16 +59,16 @@ class TwoPartPositions(nn.Module):
             nn.init.normal_(self.segments.weight, mean=0, std=positions.embedding_dim ** -0.5)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        embedded = self.positions(tokens)  # also sizes the sinusoidal table for this length
-        if self.aligned:
-            positions = two_part_positions(tokens, self.pad, self.sep)
-            table = (self.positions.weights if isinstance(self.positions, SinusoidalPositionalEmbedding)
-                     else self.positions.weight)
-            embedded = F.embedding(positions, table.type_as(embedded), self.pad)
+        if not self.aligned:
+            embedded = self.positions(tokens)
+        else:
+            sinusoidal = isinstance(self.positions, SinusoidalPositionalEmbedding)
+            if sinusoidal:
+                self.positions(tokens)  # sizes its table for this length; the lookup is ours
+            table = self.positions.weights if sinusoidal else self.positions.weight
+            embedded = F.embedding(two_part_positions(tokens, self.pad, self.sep), table, self.pad)
         if self.segments is not None:
-            is_sep = tokens.eq(self.sep).long()
-            second_half = (torch.cumsum(is_sep, dim=1) - is_sep) > 0
-            embedded = embedded + self.segments(second_half.long())
+            embedded = embedded + self.segments(after_first(tokens, self.sep).long())
         return embedded
 
 
