@@ -42,9 +42,8 @@ def rank_main(rank, port, results):
     start, end = SPLIT[rank]
 
     def gathered(leaves):
-        (all_sources, first), (all_targets, _) = gather_rows(leaves[1]), gather_rows(leaves[2])
-        (source_ids, _), (target_ids, _) = gather_rows(ids[0][start:end]), gather_rows(ids[1][start:end])
-        return all_sources, all_targets, source_ids, target_ids, first
+        rows, first = gather_rows(leaves[1], leaves[2], ids[0][start:end], ids[1][start:end])
+        return (*rows, first)
 
     local = [tensor[start:end] for tensor in (anchors, sources, targets)]
     loss, gradients = loss_and_gradients(*local, ids, gathered=gathered)
@@ -64,6 +63,6 @@ def test_gathered_eq3_on_two_processes_equals_one_process():
 
 
 def test_gather_rows_outside_a_distributed_run_is_the_identity():
-    rows = torch.randn(3, 2)
-    gathered, first = gather_rows(rows)
-    assert gathered is rows and first == 0
+    rows, ids = torch.randn(3, 2), torch.arange(3)
+    (gathered_rows, gathered_ids), first = gather_rows(rows, ids)
+    assert gathered_rows is rows and gathered_ids is ids and first == 0

@@ -141,8 +141,8 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
         text_ids = sample["contrastive_text_ids"]
         source_ids, target_ids, first_anchor = text_ids["sources"], text_ids["targets"], 0
         if self.con_gather_across_processes:
-            (sources, first_anchor), (targets, _), (source_ids, _), (target_ids, _) = (
-                gather_rows(rows) for rows in (sources, targets, source_ids, target_ids))
+            (sources, targets, source_ids, target_ids), first_anchor = gather_rows(
+                sources, targets, source_ids, target_ids)
         return contrastive_loss(anchors, sources, targets, self.con_temperature, self.con_similarity,
                                 source_ids, target_ids, self.con_mask_same_source_targets,
                                 first_anchor)
