@@ -42,26 +42,21 @@ TRANSLATED = re.compile(r"Translated ([\d,]+) sentences \(([\d,]+) tokens\) in (
 EARLY_STOP = "early stop since valid performance hasn't improved"
 
 
-# How each task is trained and decoded, besides its settings.
-TRAIN_TASK_OPTIONS = {
-    TRANSLATION_TASK: ["--task", "translation", "--arch", "transformer",
-                       "--criterion", "label_smoothed_cross_entropy"],
-    PGKPR_TASK: ["--user-dir", USER_DIR, "--task", "pgkpr", "--arch", "pgkpr_transformer",
-                 "--criterion", "pgkpr"],
+# How each task's model is trained, besides its settings.
+TRAIN_MODEL_OPTIONS = {
+    TRANSLATION_TASK: ["--arch", "transformer", "--criterion", "label_smoothed_cross_entropy"],
+    PGKPR_TASK: ["--arch", "pgkpr_transformer", "--criterion", "pgkpr"],
 }
-GENERATE_TASK_OPTIONS = {
-    TRANSLATION_TASK: ["--task", "translation"],
-    PGKPR_TASK: ["--user-dir", USER_DIR, "--task", "pgkpr"],
-}
-# fairseq's translation task has no CPU bf16: the plugin's translation_bf16 adds it.
-BF16_TRANSLATION = ["--user-dir", USER_DIR, "--task", "translation_bf16"]
 
 
-def task_options(options: dict, task: str, settings: TrainingSettings) -> List[str]:
-    """A task's own options; the Transformer in bf16 runs the plugin's translation_bf16."""
-    if task == TRANSLATION_TASK and settings.precision == "bf16":
-        return BF16_TRANSLATION + options[task][2:]
-    return options[task]
+def task_options(task: str, settings: TrainingSettings) -> List[str]:
+    """The fairseq task of a row, for training and decoding alike. fairseq's translation task has
+    no CPU bf16: the Transformer in bf16 runs the plugin's translation_bf16."""
+    if task == PGKPR_TASK:
+        return ["--user-dir", USER_DIR, "--task", "pgkpr"]
+    if settings.precision == "bf16":
+        return ["--user-dir", USER_DIR, "--task", "translation_bf16"]
+    return ["--task", "translation"]
 
 
 def machine_options(args: argparse.Namespace, tool: str, task: str) -> List[str]:
@@ -74,7 +69,7 @@ def train_command(system: System, args: argparse.Namespace, data_bin: str, save_
     # Every setting is given, whatever the architecture's own defaults, so that the systems differ
     # only where their settings do.
     return (["fairseq-train", data_bin, "-s", SOURCE_LANG, "-t", TARGET_LANG]
-            + task_options(TRAIN_TASK_OPTIONS, system.task, settings)
+            + task_options(system.task, settings) + TRAIN_MODEL_OPTIONS[system.task]
             + ["--share-all-embeddings", "--optimizer", "adam", "--best-checkpoint-metric", "nll_loss",
                "--save-dir", save_dir, "--no-epoch-checkpoints", "--log-format", "json"]
             + machine_options(args, TRAIN, system.task)
@@ -85,7 +80,7 @@ def generate_command(system: System, args: argparse.Namespace, data_bin: str,
                      checkpoint: str) -> List[str]:
     settings = system.training_settings(settings_from(TrainingSettings, args))
     command = (["fairseq-generate", data_bin, "-s", SOURCE_LANG, "-t", TARGET_LANG]
-               + task_options(GENERATE_TASK_OPTIONS, system.task, settings)
+               + task_options(system.task, settings)
                + fairseq_options(settings, GENERATE, system.task))
     if system.task == PGKPR_TASK:
         command += ["--keyword-prob-stream", system.keyword_stream]
