@@ -5,7 +5,14 @@ from transformers import BertConfig, BertForSequenceClassification, BertTokenize
 
 from pgkpr_fairseq.sample_corpus import make_pairs
 
+from databin import write_data_bin
 from test_train_e2e import run
+
+
+@pytest.fixture(scope="session")
+def data_bin(tmp_path_factory):
+    """The tiny data-bin of databin.py (read only), written once for every test module."""
+    return write_data_bin(str(tmp_path_factory.mktemp("bin")))
 
 
 @pytest.fixture(scope="session")

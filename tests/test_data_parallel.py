@@ -23,10 +23,6 @@ def fairseq_train(data_bin, save_dir, *extra, processes=None):
     return result.returncode, result.stdout + result.stderr
 
 
-@pytest.fixture(scope="module")
-def data_bin(tmp_path_factory):
-    return write_data_bin(str(tmp_path_factory.mktemp("bin")))
-
 
 @pytest.mark.slow
 def test_two_processes_train_and_resume_with_the_default_ddp_backend(data_bin, tmp_path):

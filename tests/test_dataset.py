@@ -11,12 +11,7 @@ from pgkpr_fairseq.data import KeywordSelection, collate, load_pgkpr_dataset
 from pgkpr_fairseq.data import side_data
 from pgkpr_fairseq.data.side_data import SideDataError
 
-from databin import write_data_bin
 
-
-@pytest.fixture(scope="module")
-def data_bin(tmp_path_factory):
-    return write_data_bin(str(tmp_path_factory.mktemp("bin")))
 
 
 def load(folder, split="valid", selection=KeywordSelection("sample", seed=3), **kwargs):

@@ -6,7 +6,7 @@ import torch
 
 from pgkpr_fairseq.models.pgkpr_transformer import TwoPartPositions, two_part_positions
 
-from test_train_e2e import build, data_bin, run, train, USER_DIR  # noqa: F401 (fixture)
+from test_train_e2e import build, run, train, USER_DIR
 
 PAD, SEP = 1, 9
 
@@ -24,7 +24,7 @@ def test_aligned_positions_restart_after_sep():
     assert two_part_positions(no_sep, PAD, SEP).tolist() == [[1, 2, 3, 4]]
 
 
-def test_sequential_is_the_default_and_aligned_shares_positions(data_bin):  # noqa: F811
+def test_sequential_is_the_default_and_aligned_shares_positions(data_bin):
     _, model, _ = build(data_bin, 1.0, 0.0)
     assert not isinstance(model.encoder.embed_positions, TwoPartPositions)
     task, model, _ = build(data_bin, 1.0, 0.0, "--two-part-positions", "aligned")
@@ -42,7 +42,7 @@ def test_sequential_is_the_default_and_aligned_shares_positions(data_bin):  # no
 
 
 @pytest.mark.slow
-def test_aligned_positions_with_segments_train_and_generate(data_bin, tmp_path):  # noqa: F811
+def test_aligned_positions_with_segments_train_and_generate(data_bin, tmp_path):
     options = ["--two-part-positions", "aligned", "--segment-embeddings"]
     code, log = train(data_bin, tmp_path, "--max-update", "2", *options)
     assert code == 0, log

@@ -7,7 +7,7 @@ import torch
 
 from pgkpr_fairseq import precision
 
-from test_train_e2e import TINY_MODEL, USER_DIR, data_bin, run, train  # noqa: F401 (fixture)
+from test_train_e2e import USER_DIR, run, train
 
 needs_bf16 = pytest.mark.skipif(precision.cpu_bf16_unsupported_reason() is not None,
                                 reason="no native bf16 on this CPU")
@@ -33,7 +33,7 @@ def test_autocast_runs_matrix_products_in_bf16():
 @needs_bf16
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["pgkpr", "translation_bf16"])
-def test_bf16_trains_and_generates(data_bin, tmp_path, task):  # noqa: F811
+def test_bf16_trains_and_generates(data_bin, tmp_path, task):
     options = ["--cpu-bf16"] if task == "pgkpr" else [
         "--task", "translation_bf16", "--arch", "transformer", "--criterion",
         "label_smoothed_cross_entropy", "--cpu-bf16"]
@@ -59,7 +59,7 @@ class Backward:
 
 @needs_bf16
 @pytest.mark.parametrize("bf16", [False, True])
-def test_each_step_runs_under_autocast_only_with_the_option(data_bin, bf16):  # noqa: F811
+def test_each_step_runs_under_autocast_only_with_the_option(data_bin, bf16):
     from test_train_e2e import build
     task, model, criterion = build(data_bin, 1.0, 0.1, *(["--cpu-bf16"] * bf16))
     dataset = task.dataset("valid")

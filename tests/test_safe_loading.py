@@ -10,7 +10,6 @@ import pytest
 import torch
 from fairseq import checkpoint_utils, hub_utils
 
-from databin import write_data_bin
 from test_train_e2e import BIN, USER_DIR, train
 
 OLD_DEFAULT = {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}
@@ -25,10 +24,6 @@ class RunsCommand:
     def __reduce__(self):
         return os.system, (self.command,)
 
-
-@pytest.fixture(scope="module")
-def data_bin(tmp_path_factory):
-    return write_data_bin(str(tmp_path_factory.mktemp("bin")))
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ from pgkpr_fairseq.data import KeywordSelection, load_pgkpr_dataset
 from pgkpr_fairseq.losses import contrastive_loss
 from pgkpr_fairseq.models.pgkpr_transformer import mean_pool
 
-from databin import write_data_bin
 from test_losses import direct_eq3
 
 USER_DIR = os.path.dirname(pgkpr_fairseq.__file__)
@@ -45,10 +44,6 @@ def train(data_bin, save_dir, *extra):
         "--log-format", "simple", "--log-interval", "1", "--seed", "3", *extra,
     )
 
-
-@pytest.fixture(scope="module")
-def data_bin(tmp_path_factory):
-    return write_data_bin(str(tmp_path_factory.mktemp("bin")))
 
 
 @pytest.mark.slow
