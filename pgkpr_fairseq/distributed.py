@@ -1,5 +1,5 @@
 """Gathering tensors of every data-parallel process, with gradients, for eq. 3's negatives."""
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.distributed as dist
@@ -34,11 +34,13 @@ class _GatherRows(torch.autograd.Function):
         return gradient[ctx.start:ctx.start + ctx.count], None, None
 
 
-def gather_rows(*tensors: torch.Tensor) -> Tuple[List[torch.Tensor], int]:
+def gather_rows(*tensors: Optional[torch.Tensor]) -> Tuple[List[Optional[torch.Tensor]], int]:
     """Tensors with the same number of rows, each with the rows of every process concatenated in
-    rank order, and the index of this process's first row. Gradients flow back to each process's
-    own rows. Outside a multi-process run: (the tensors, 0)."""
+    rank order (None stays None), and the index of this process's first row. Gradients flow back
+    to each process's own rows. Outside a multi-process run: (the tensors, 0)."""
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return list(tensors), 0
-    counts, rank = _row_counts(tensors[0]), dist.get_rank()
-    return [_GatherRows.apply(rows, counts, rank) for rows in tensors], sum(counts[:rank])
+    counts = _row_counts(next(rows for rows in tensors if rows is not None))
+    rank = dist.get_rank()
+    return ([None if rows is None else _GatherRows.apply(rows, counts, rank) for rows in tensors],
+            sum(counts[:rank]))

@@ -16,7 +16,7 @@ from fairseq.data import ListDataset
 
 from . import perturb
 from .annotate import Annotator, group_pieces
-from .data import KeywordSelection, PGKPRDataset
+from .data import NO_TRAINING_INPUTS, KeywordSelection, PGKPRDataset
 from .data.side_data import quantize_probs
 
 logger = logging.getLogger(__name__)
@@ -124,7 +124,8 @@ def inference_dataset(
         src_kwprob.append(torch.from_numpy(quantize_probs(token_probs).astype("int64")))
     source_tokens = ListDataset(tokens, sizes=np.array([len(t) for t in tokens]))
     return PGKPRDataset(source_tokens, None, src_pos, None, src_word, [src_kwprob], dictionary, selection,
-                        shuffle=False, left_pad_source=left_pad_source, constraints=constraints)
+                        shuffle=False, left_pad_source=left_pad_source, constraints=constraints,
+                        training_inputs=NO_TRAINING_INPUTS)
 
 
 def empty_hypothesis() -> dict:

@@ -66,7 +66,7 @@ class ContrastiveTerms(NamedTuple):
 
 def contrastive_loss(
     anchors: torch.Tensor,
-    sources: torch.Tensor,
+    sources: Optional[torch.Tensor],
     targets: torch.Tensor,
     temperature: float,
     similarity: str = "cosine",
@@ -84,14 +84,17 @@ def contrastive_loss(
     pair's target; the negatives are the other candidates whose text is neither s_i nor t_i
     (`copy_mask`). Without text ids every pair counts as distinct, so only s_i's own position is
     masked. similarity: "cosine" (dot product of L2-normalized encodings) or "dot" (raw dot
-    product). An anchor left without a negative contributes nothing.
+    product). An anchor left without a negative contributes nothing. `sources` None: the
+    candidates are the targets only (the authors' code); copies of s_i among them stay masked.
     """
-    pairs, count = sources.size(0), anchors.size(0)
+    pairs, count = targets.size(0), anchors.size(0)
     if source_ids is None or target_ids is None:
         source_ids = torch.arange(pairs, device=anchors.device)
         target_ids = source_ids + pairs
-    logits = similarity_logits(anchors, torch.cat([targets, sources]), temperature, similarity)
+    candidates = targets if sources is None else torch.cat([targets, sources])
+    logits = similarity_logits(anchors, candidates, temperature, similarity)
     masked = copy_mask(source_ids, target_ids, mask_same_source_targets, first_anchor, count)
+    masked = masked[:, :candidates.size(0)]
     logits = logits.float().masked_fill(masked, float("-inf"))
     rows = torch.arange(count, device=logits.device)
     positive = first_anchor + rows
@@ -99,5 +102,5 @@ def contrastive_loss(
     losses = F.cross_entropy(logits, positive, reduction="none")
     loss = losses.masked_fill(~has_negative, 0.0).sum()
     correct = ((logits.argmax(dim=1) == positive) & has_negative).sum()
-    own_source = masked[rows, pairs + positive].sum()
+    own_source = masked[rows, pairs + positive].sum() if sources is not None else 0
     return ContrastiveTerms(loss, correct, has_negative.sum(), masked.sum() - own_source)

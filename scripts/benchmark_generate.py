@@ -2,12 +2,14 @@
 """Generation speed of PGKPR against the Transformer, interleaved runs of fairseq-generate.
 
 Takes pgkpr-experiment's command line (the same WORK, model and decoding options, so it finds the
-same trained models in the cache) and decodes the test split with every trained row in turn,
---runs times, into /dev/null. Reports fairseq's own sentences/s per run, their medians, and each
-row's speed as a ratio to the first row's (per run, then the median): a noisy neighbour slows the
-rows alike.
+same trained models in the cache) and decodes the test split (--test-split) with every trained row
+in turn, in every precision of --precisions, --runs times. Reports fairseq's own sentences/s per
+run, their medians, each row's speed as a ratio to the first row's (per run, then the median), and
+the BLEU-4 of each row's output against the split's references (the first run's: decoding is
+deterministic). The models are the ones trained with the options given (--precision among them);
+--precisions only changes the precision they decode in.
 
-  python scripts/benchmark_generate.py --runs 3 -- WORK [pgkpr-experiment options]
+  python scripts/benchmark_generate.py --runs 3 [--precisions float32,bf16] -- WORK [pgkpr-experiment options]
 """
 import argparse
 import os
@@ -15,16 +17,17 @@ import statistics
 import subprocess
 import sys
 
-from pgkpr_fairseq import experiment
+from pgkpr_fairseq import experiment, scoring
 
 
-def generation_speed(command, environment) -> float:
-    """sentences/s that fairseq-generate reports for one run of `command`."""
-    result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+def generate(command, environment):
+    """(sentences/s that fairseq-generate reports, its hypotheses in id order) for one run."""
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=environment)
     if result.returncode != 0:
         sys.exit(f"fairseq-generate failed:\n{result.stderr[-2000:]}")
-    return experiment.parse_generate_log(result.stderr, "fairseq-generate")["sentences_per_second"]
+    speed = experiment.parse_generate_log(result.stderr, "fairseq-generate")["sentences_per_second"]
+    return speed, scoring.parse_fairseq_generate(result.stdout.splitlines(), "fairseq-generate")
 
 
 def main() -> None:
@@ -33,6 +36,9 @@ def main() -> None:
     parser.add_argument("--rows", type=experiment.parse_systems,
                         default=f"{experiment.TRANSFORMER},{experiment.PGKPR}",
                         help="comma-separated trained rows, the first is the baseline [%(default)s]")
+    parser.add_argument("--precisions",
+                        help="comma-separated precisions to decode in, every row in each "
+                             "(float32, bf16) [the models' --precision]")
     parser.add_argument("experiment_args", nargs=argparse.REMAINDER,
                         help="-- then pgkpr-experiment's WORK and options")
     args = parser.parse_args()
@@ -42,30 +48,44 @@ def main() -> None:
     experiment.resolve_device(options)
     runner = experiment.Experiment(options, inputs)
     systems = experiment.make_systems()
-    rows = [systems[name] for name in args.rows]
+    precisions = args.precisions.split(",") if args.precisions else [options.precision]
 
     commands = {}
-    for system in rows:
-        checkpoint = os.path.join(runner.model_folder(system), "checkpoints", "checkpoint_best.pt")
-        if not os.path.exists(checkpoint):
-            sys.exit(f"{system.name}: no trained model at {checkpoint} (run pgkpr-experiment first)")
-        commands[system.name] = experiment.generate_command(system, options, inputs.data_bin, checkpoint)
+    for precision in precisions:
+        decoding = argparse.Namespace(**{**vars(options), "precision": precision})
+        for name in args.rows:
+            system = systems[name]
+            checkpoint = os.path.join(runner.model_folder(system), "checkpoints",
+                                      "checkpoint_best.pt")
+            if not os.path.exists(checkpoint):
+                sys.exit(f"{name}: no trained model at {checkpoint} (run pgkpr-experiment first)")
+            label = name if len(precisions) == 1 else f"{name}, {precision}"
+            commands[label] = experiment.generate_command(system, decoding, inputs.data_bin,
+                                                          checkpoint)
 
-    speeds = {name: [] for name in commands}
+    sources, references = scoring.read_sources_and_references(inputs.source_path(),
+                                                               inputs.reference_paths())
+    speeds = {label: [] for label in commands}
+    bleu4 = {}
     for run in range(args.runs):
-        for name, command in commands.items():
-            speeds[name].append(generation_speed(command, runner.environment))
+        for label, command in commands.items():
+            speed, hypotheses = generate(command, runner.environment)
+            speeds[label].append(speed)
+            if label not in bleu4:
+                bleu4[label] = scoring.score(hypotheses, sources, references)["bleu4"]
         print(f"run {run + 1}/{args.runs}: " + ", ".join(
-            f"{name} {values[-1]:.1f} sentences/s" for name, values in speeds.items()), flush=True)
+            f"{label} {values[-1]:.1f} sentences/s" for label, values in speeds.items()), flush=True)
 
-    baseline = rows[0].name
+    baseline = next(iter(commands))
     print(f"\n{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; beam {options.beam}, "
-          f"{options.gen_batch_size} sentences per batch, split {options.test_split}")
-    print(f"| row | sentences/s | speed / {baseline} |")
-    print("|---|---:|---:|")
-    for name, values in speeds.items():
+          f"{options.gen_batch_size} sentences per batch, split {options.test_split}, "
+          f"models trained in {options.precision}")
+    print(f"| row | sentences/s | speed / {baseline} | BLEU-4 |")
+    print("|---|---:|---:|---:|")
+    for label, values in speeds.items():
         ratios = [mine / base for mine, base in zip(values, speeds[baseline])]
-        print(f"| {name} | {statistics.median(values):.1f} | {statistics.median(ratios):.2f}x |")
+        print(f"| {label} | {statistics.median(values):.1f} | {statistics.median(ratios):.2f}x | "
+              f"{bleu4[label]:.2f} |")
 
 
 if __name__ == "__main__":

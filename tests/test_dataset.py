@@ -7,7 +7,8 @@ import torch
 from fairseq.data import Dictionary, indexed_dataset
 
 from pgkpr_fairseq import perturb
-from pgkpr_fairseq.data import KeywordSelection, collate, load_pgkpr_dataset
+from pgkpr_fairseq.data import (NO_TRAINING_INPUTS, KeywordSelection, TrainingInputs, collate,
+                                load_pgkpr_dataset)
 from pgkpr_fairseq.data import side_data
 from pgkpr_fairseq.data.side_data import SideDataError
 
@@ -44,6 +45,27 @@ def test_example_is_the_two_part_input_of_its_draw(data_bin):
     assert example["target_with_tags"].tolist() == (
         target_words + [sep] + dataset.tgt_pos[3].tolist() + [dictionary.eos()]
     )
+
+
+@pytest.mark.parametrize("inputs", [TrainingInputs(True, False), TrainingInputs(False, True),
+                                    NO_TRAINING_INPUTS])
+def test_examples_carry_only_the_training_inputs_asked_for(data_bin, inputs):
+    full, dictionary = load(data_bin)
+    dataset, _ = load(data_bin, training_inputs=inputs)
+    batch = collate([dataset[i] for i in range(5)], dictionary.pad(), dictionary.eos())
+    everything = collate([full[i] for i in range(5)], dictionary.pad(), dictionary.eos())
+    reconstruction = {"reconstruction_target"}
+    contrastive = {"contrastive_sources", "contrastive_targets", "contrastive_text_ids"}
+    expected = (set(everything) - reconstruction - contrastive
+                | (reconstruction if inputs.reconstruction else set())
+                | (contrastive if inputs.contrastive else set()))
+    assert set(batch) == expected
+    # the same draw and batch either way
+    for key in expected - {"net_input", "contrastive_sources", "contrastive_targets",
+                           "contrastive_text_ids"}:
+        assert torch.equal(torch.as_tensor(batch[key]), torch.as_tensor(everything[key])), key
+    for key, value in batch["net_input"].items():
+        assert torch.equal(value, everything["net_input"][key])
 
 
 def test_draws_are_reproducible_per_epoch_and_differ_across_epochs(data_bin):

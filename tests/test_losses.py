@@ -7,7 +7,8 @@ from pgkpr_fairseq.losses import contrastive_loss, reconstruction_loss
 
 def direct_eq3(anchors, sources, targets, tau, cosine=False, source_texts=None, target_texts=None):
     """Eq. 3 of the paper written out term by term: the negatives of anchor i are the batch's
-    sentences whose text is neither s_i nor t_i (every pair distinct when no texts are given)."""
+    sentences whose text is neither s_i nor t_i (every pair distinct when no texts are given);
+    sources None: its targets only."""
     batch = len(anchors)
     source_texts = source_texts or [f"s{i}" for i in range(batch)]
     target_texts = target_texts or [f"t{i}" for i in range(batch)]
@@ -23,8 +24,9 @@ def direct_eq3(anchors, sources, targets, tau, cosine=False, source_texts=None, 
         positive = math.exp(sim(anchors[i], targets[i]) / tau)
         negatives = sum(math.exp(sim(anchors[i], targets[j]) / tau)
                         for j in range(batch) if target_texts[j] not in own)
-        negatives += sum(math.exp(sim(anchors[i], sources[j]) / tau)
-                         for j in range(batch) if source_texts[j] not in own)
+        if sources is not None:
+            negatives += sum(math.exp(sim(anchors[i], sources[j]) / tau)
+                             for j in range(batch) if source_texts[j] not in own)
         if negatives:
             total += -math.log(positive / (positive + negatives))
     return total
@@ -44,6 +46,24 @@ def test_contrastive_loss_matches_eq3():
         expected = direct_eq3(anchors, sources, targets, tau, cosine=similarity == "cosine")
         assert abs(terms.loss.item() - expected) < 1e-6 * max(1.0, expected)
         assert terms.anchors.item() == 5 and terms.masked.item() == 0
+
+
+def test_targets_only_candidates_leave_out_the_sources():
+    """--con-candidates targets (the authors' code): eq. 3 over the batch's targets alone, the
+    copies of s_i and t_i among them still masked."""
+    torch.manual_seed(1)
+    anchors, sources, targets = (torch.randn(6, 8, dtype=torch.float64) for _ in range(3))
+    source_texts = ["a", "b", "a", "c", "d", "e"]
+    target_texts = ["x", "a", "x", "y", "z", "w"]  # pair 1's target is s_0; pair 2 copies pair 0
+    source_ids, target_ids = ids_of(source_texts + target_texts).split(6)
+    terms = contrastive_loss(anchors, None, targets, 0.3, "cosine", source_ids, target_ids)
+    expected = direct_eq3(anchors, None, targets, 0.3, cosine=True, source_texts=source_texts,
+                          target_texts=target_texts)
+    assert abs(terms.loss.item() - expected) < 1e-6 * expected
+    both = contrastive_loss(anchors, sources, targets, 0.3, "cosine", source_ids, target_ids)
+    assert terms.loss.item() < both.loss.item()  # fewer negatives
+    # anchors 0 and 2 (s "a", t "x") each mask t_1 = "a" and the other's t = "x"; no other copies
+    assert terms.masked.item() == 4 and terms.anchors.item() == 6
 
 
 def copies_by_hand(source_texts, target_texts):

@@ -121,6 +121,46 @@ def build(data_bin, rec_weight, con_weight, *extra):
     return task, task.build_model(cfg.model), task.build_criterion(cfg.criterion)
 
 
+@pytest.mark.parametrize("rec_weight,con_weight", [(1.0, 0.1), (1.0, 0.0), (0.0, 0.1), (0.0, 0.0)])
+def test_batches_carry_only_the_inputs_of_the_criterions_losses(data_bin, rec_weight, con_weight):
+    """The reconstruction targets and contrastive inputs are built only for a loss that is on
+    (also in the validation split, loaded before the criterion), and never for generation."""
+    task, _, _ = build(data_bin, rec_weight, con_weight)
+    task.load_dataset("train")
+    for split in ("valid", "train"):
+        dataset = task.dataset(split)
+        batch = dataset.collater([dataset[i] for i in range(4)])
+        assert ("reconstruction_target" in batch) == (rec_weight > 0)
+        assert ("contrastive_targets" in batch) == ("contrastive_sources" in batch) == (con_weight > 0)
+    parser = options.get_generation_parser()
+    args = options.parse_args_and_arch(parser, [data_bin, "--user-dir", USER_DIR, "--task", "pgkpr"])
+    generation_task = tasks.setup_task(convert_namespace_to_omegaconf(args).task)
+    generation_task.load_dataset("test")
+    dataset = generation_task.dataset("test")
+    batch = dataset.collater([dataset[i] for i in range(4)])
+    assert not {"reconstruction_target", "contrastive_sources", "contrastive_targets"} & set(batch)
+
+
+def test_targets_only_candidates_encode_no_source(data_bin):
+    """--con-candidates targets: eq. 3 against the batch's targets, without encoding s [SEP] POS(s)."""
+    torch.manual_seed(0)
+    task, model, criterion = build(data_bin, 0.0, 1.0, "--con-candidates", "targets")
+    model.eval()
+    dataset = task.dataset("valid")
+    sample = dataset.collater([dataset[i] for i in range(6)])
+    encoded = []
+    original = model.encode_pooled
+    model.encode_pooled = lambda tokens, lengths: encoded.append(tokens) or original(tokens, lengths)
+    _, _, logs = criterion(model, sample)
+    assert len(encoded) == 1 and encoded[0] is sample["contrastive_targets"]["tokens"]
+    net_output = model(**sample["net_input"], return_encoder_out=True)
+    states, padding_mask = model.encoder_states(net_output[1]["encoder_out"])
+    text_ids = sample["contrastive_text_ids"]
+    expected = contrastive_loss(mean_pool(states, padding_mask), None, original(
+        **sample["contrastive_targets"]), 0.5, "cosine", text_ids["sources"], text_ids["targets"])
+    assert torch.isclose(logs["con_loss"], expected.loss)
+
+
 def test_zero_weights_give_exactly_the_generation_loss(data_bin):
     torch.manual_seed(0)
     task, model, criterion = build(data_bin, 0.0, 0.0)

@@ -47,6 +47,13 @@ class PGKPRCriterionConfig(LabelSmoothedCrossEntropyCriterionConfig):
                   "MSCOCO, the other captions of s_i's image, paraphrases of s_i); the paper's "
                   "neg not in {s_i, t_i} read strictly keeps them"},
     )
+    con_candidates: ChoiceEnum(["sources_and_targets", "targets"]) = field(
+        default="sources_and_targets",
+        metadata={"help": "the candidates of eq. 3 besides the positive: 'sources_and_targets', "
+                  "every sentence of the batch, s_j [SEP] POS(s_j) and t_j [SEP] POS(t_j), as the "
+                  "paper's neg reads; 'targets', the batch's targets only, as the authors' code "
+                  "compared them: half of L_con's encoder passes"},
+    )
     con_gather_across_processes: bool = field(
         default=False,
         metadata={"help": "data-parallel training: compare each process's anchors with the "
@@ -79,7 +86,8 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
 
     def __init__(self, task, sentence_avg, label_smoothing, rec_weight, con_weight,
                  con_temperature, con_similarity, con_mask_same_source_targets=False,
-                 con_gather_across_processes=False, con_detach_counterparts=False,
+                 con_candidates="sources_and_targets", con_gather_across_processes=False,
+                 con_detach_counterparts=False,
                  ignore_prefix_size=0, report_accuracy=False):
         super().__init__(task, sentence_avg, label_smoothing, ignore_prefix_size, report_accuracy)
         self.rec_weight = rec_weight
@@ -87,6 +95,7 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
         self.con_temperature = con_temperature
         self.con_similarity = str(con_similarity)
         self.con_mask_same_source_targets = con_mask_same_source_targets
+        self.con_sources_are_candidates = str(con_candidates) == "sources_and_targets"
         self.con_gather_across_processes = con_gather_across_processes
         self.con_detach_counterparts = con_detach_counterparts
 
@@ -136,8 +145,9 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
     def contrastive_terms(self, model, states, padding_mask, sample):
         anchors = mean_pool(states, padding_mask)
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.con_detach_counterparts):
-            sources, targets = (model.encode_pooled(**sample[key])
-                                for key in ("contrastive_sources", "contrastive_targets"))
+            targets = model.encode_pooled(**sample["contrastive_targets"])
+            sources = (model.encode_pooled(**sample["contrastive_sources"])
+                       if self.con_sources_are_candidates else None)
         text_ids = sample["contrastive_text_ids"]
         source_ids, target_ids, first_anchor = text_ids["sources"], text_ids["targets"], 0
         if self.con_gather_across_processes:

@@ -1,1 +1,2 @@
-from .pgkpr_dataset import KeywordSelection, PGKPRDataset, collate, load_pgkpr_dataset  # noqa: F401
+from .pgkpr_dataset import (NO_TRAINING_INPUTS, KeywordSelection, PGKPRDataset,  # noqa: F401
+                            TrainingInputs, collate, load_pgkpr_dataset)

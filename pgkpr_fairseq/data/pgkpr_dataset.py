@@ -41,12 +41,26 @@ class KeywordSelection:
 STREAM_CHOICE = 1  # the 4th entry of the seed sequence of a stream choice (keyword coins have 3)
 
 
+@dataclass(frozen=True)
+class TrainingInputs:
+    """Which inputs of the training-only losses the examples carry: the reconstruction targets of
+    L_rec, the unperturbed `s [SEP] POS(s)` / `t [SEP] POS(t)` and their text ids of L_con.
+    Building them costs data-loading time; generation needs neither (`NO_TRAINING_INPUTS`)."""
+
+    reconstruction: bool = True
+    contrastive: bool = True
+
+
+NO_TRAINING_INPUTS = TrainingInputs(reconstruction=False, contrastive=False)
+
+
 class PGKPRDataset(FairseqDataset):
     """Pairs (s, t) with the side streams of docs/data-format.md, turned into PGKPR examples.
 
-    Each example holds TS_s (the two-part perturbed source, then </s>), its reconstruction targets
-    (pad at the </s>, which is not reconstructed), the target, and the unperturbed contrastive
-    inputs `s [SEP] POS(s) </s>` and `t [SEP] POS(t) </s>`. The keyword draw depends on the epoch
+    Each example holds TS_s (the two-part perturbed source, then </s>) and the target; and, as
+    `training_inputs` asks, its reconstruction targets (pad at the </s>, which is not
+    reconstructed) and the unperturbed contrastive inputs `s [SEP] POS(s) </s>` and
+    `t [SEP] POS(t) </s>`. The keyword draw depends on the epoch
     (`set_epoch`), so every epoch sees a fresh perturbation. `src_kwprobs` holds one or more
     keyword-probability streams; with several, each example reads one, chosen per epoch.
     """
@@ -71,6 +85,7 @@ class PGKPRDataset(FairseqDataset):
         left_pad_source: bool = True,
         left_pad_target: bool = False,
         constraints: Optional[torch.Tensor] = None,
+        training_inputs: TrainingInputs = TrainingInputs(),
     ):
         self.src, self.tgt = src, tgt
         self.src_pos, self.tgt_pos = src_pos, tgt_pos
@@ -87,6 +102,7 @@ class PGKPRDataset(FairseqDataset):
         # Inference only: one packed row of lexical constraints per example (fairseq's
         # pack_constraints format, as LanguagePairDataset takes them).
         self.constraints = constraints
+        self.training_inputs = training_inputs
 
     def set_epoch(self, epoch):
         self.epoch = epoch
@@ -109,19 +125,19 @@ class PGKPRDataset(FairseqDataset):
         tags = self.src_pos[index].numpy()
         is_keyword = self.keyword_mask(index)
         tokens, targets = perturb.two_part(words, tags, is_keyword, self.sep, self.nok)
-        example = {
-            "id": index,
-            "source": _with_end(tokens, eos),
-            "reconstruction_target": _with_end(targets, pad),
-            "source_with_tags": _with_end(perturb.sentence_with_tags(words, tags, self.sep), eos),
-        }
+        example = {"id": index, "source": _with_end(tokens, eos)}
+        if self.training_inputs.reconstruction:
+            example["reconstruction_target"] = _with_end(targets, pad)
+        contrastive = self.training_inputs.contrastive
+        if contrastive:
+            example["source_with_tags"] = _with_end(
+                perturb.sentence_with_tags(words, tags, self.sep), eos)
         if self.tgt is not None:
             target = self.tgt[index]
             example["target"] = target
-            example["target_with_tags"] = _with_end(
-                perturb.sentence_with_tags(target[:-1].numpy(), self.tgt_pos[index].numpy(), self.sep),
-                eos,
-            )
+            if contrastive:
+                example["target_with_tags"] = _with_end(perturb.sentence_with_tags(
+                    target[:-1].numpy(), self.tgt_pos[index].numpy(), self.sep), eos)
         if self.constraints is not None:
             example["constraints"] = self.constraints[index]
         return example
@@ -180,9 +196,10 @@ def _with_end(values: np.ndarray, end: int) -> torch.Tensor:
 def collate(samples, pad_idx, eos_idx, left_pad_source=True, left_pad_target=False):
     """Batch PGKPR examples (a pure function: tests call it directly).
 
-    Sorted by source length, longest first, as fairseq's LanguagePairDataset does. The reconstruction
-    targets are padded on the same side as the source so that position j of both lines up.
-    The unperturbed contrastive inputs, in the batch order: `contrastive_sources` (`s [SEP] POS(s)`)
+    Sorted by source length, longest first, as fairseq's LanguagePairDataset does. The examples'
+    training-only inputs (`TrainingInputs`) are batched when present: the reconstruction
+    targets padded on the same side as the source so that position j of both lines up; the
+    unperturbed contrastive inputs, in the batch order: `contrastive_sources` (`s [SEP] POS(s)`)
     and `contrastive_targets` (`t [SEP] POS(t)`), each {"tokens", "lengths"} padded to its own
     longest row (a batch's sources have about one length, its targets many: one tensor for both
     would pad every source to the longest target). `contrastive_text_ids` {"sources", "targets"}
@@ -205,22 +222,25 @@ def collate(samples, pad_idx, eos_idx, left_pad_source=True, left_pad_target=Fal
         "id": torch.LongTensor([s["id"] for s in samples]),
         "nsentences": len(samples),
         "net_input": {"src_tokens": merge("source", left_pad_source), "src_lengths": src_lengths},
-        "reconstruction_target": merge("reconstruction_target", left_pad_source),
     }
-    batch["contrastive_sources"] = _merge_sequences(
-        [s["source_with_tags"] for s in samples], pad_idx, eos_idx, left_pad_source)
+    if "reconstruction_target" in samples[0]:
+        batch["reconstruction_target"] = merge("reconstruction_target", left_pad_source)
+    if "source_with_tags" in samples[0]:
+        batch["contrastive_sources"] = _merge_sequences(
+            [s["source_with_tags"] for s in samples], pad_idx, eos_idx, left_pad_source)
     if "target" in samples[0]:
         batch["target"] = merge("target", left_pad_target)
         batch["ntokens"] = sum(s["target"].numel() for s in samples)
         batch["net_input"]["prev_output_tokens"] = merge(
             "target", left_pad_target, move_eos_to_beginning=True
         )
-        batch["contrastive_targets"] = _merge_sequences(
-            [s["target_with_tags"] for s in samples], pad_idx, eos_idx, left_pad_source)
-        ids = text_ids([s["source_with_tags"] for s in samples]
-                       + [s["target_with_tags"] for s in samples])
-        batch["contrastive_text_ids"] = {"sources": ids[:len(samples)],
-                                         "targets": ids[len(samples):]}
+        if "target_with_tags" in samples[0]:
+            batch["contrastive_targets"] = _merge_sequences(
+                [s["target_with_tags"] for s in samples], pad_idx, eos_idx, left_pad_source)
+            ids = text_ids([s["source_with_tags"] for s in samples]
+                           + [s["target_with_tags"] for s in samples])
+            batch["contrastive_text_ids"] = {"sources": ids[:len(samples)],
+                                             "targets": ids[len(samples):]}
     else:
         batch["ntokens"] = int(src_lengths.sum())
     if "constraints" in samples[0]:
@@ -256,6 +276,7 @@ def load_pgkpr_dataset(
     shuffle: bool = True,
     left_pad_source: bool = True,
     left_pad_target: bool = False,
+    training_inputs: TrainingInputs = TrainingInputs(),
 ) -> PGKPRDataset:
     """Load one split with its side streams and check all of docs/data-format.md before training.
 
@@ -315,4 +336,5 @@ def load_pgkpr_dataset(
         shuffle=shuffle,
         left_pad_source=left_pad_source,
         left_pad_target=left_pad_target,
+        training_inputs=training_inputs,
     )

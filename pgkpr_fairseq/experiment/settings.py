@@ -119,6 +119,12 @@ class TrainingSettings:
                    "without (fairseq's --con-detach-counterparts)", LOSSES,
         tasks=(PGKPR_TASK,), choices=("trained", "detached"),
         fairseq=switch("--con-detach-counterparts", when="detached"))
+    con_candidates: str = training(
+        "sources_and_targets", "the candidates of eq. 3: the batch's sources and targets (the "
+                               "paper's neg), or its targets only (the authors' code; half of "
+                               "L_con's encoder passes)", LOSSES,
+        tasks=(PGKPR_TASK,), choices=("sources_and_targets", "targets"),
+        unkeyed="sources_and_targets")
     label_smoothing: float = training(0.1, "label smoothing of the generation loss, every system",
                                       LOSSES)
     train_keyword_prob_stream: str = training(

@@ -10,7 +10,7 @@ from omegaconf import II
 
 from .. import perturb
 from ..annotate import Annotator
-from ..data import KeywordSelection, load_pgkpr_dataset
+from ..data import NO_TRAINING_INPUTS, KeywordSelection, TrainingInputs, load_pgkpr_dataset
 from ..inference import (EMPTY_SOURCE_LENGTH, PreparedTokens, TypedTokens, annotate_sources,
                          empty_hypothesis, inference_dataset, max_source_tokens, sentence_label)
 from .translation_bf16 import TranslationBF16Config, TranslationBF16Task
@@ -65,7 +65,9 @@ class PGKPRConfig(TranslationBF16Config):
 class PGKPRTask(TranslationBF16Task):
     """Loads a PGKPR data-bin (docs/data-format.md). On the training split every example gets a
     fresh keyword draw each epoch (one coin per word, seeded by --seed, the epoch and the example);
-    other splits use --inference-keywords. Checks every split's side streams before training."""
+    other splits use --inference-keywords. Checks every split's side streams before training.
+    Examples carry the inputs of L_rec and L_con only when the criterion computes them (none
+    before a criterion is built: fairseq-generate builds none)."""
 
     cfg: PGKPRConfig
 
@@ -79,6 +81,17 @@ class PGKPRTask(TranslationBF16Task):
         if cfg.truncate_source or cfg.load_alignments or cfg.num_batch_buckets:
             raise ValueError("pgkpr does not support --truncate-source, --load-alignments or "
                              "--num-batch-buckets")
+        self.training_inputs = NO_TRAINING_INPUTS
+
+    def build_criterion(self, cfg):
+        criterion = super().build_criterion(cfg)
+        self.training_inputs = TrainingInputs(
+            reconstruction=getattr(criterion, "rec_weight", 0) > 0,
+            contrastive=getattr(criterion, "con_weight", 0) > 0)
+        # fairseq-train loads the validation splits before it builds the criterion
+        for dataset in self.datasets.values():
+            dataset.training_inputs = self.training_inputs
+        return criterion
 
     def load_dataset(self, split, epoch=1, combine=False, **kwargs):
         paths = utils.split_paths(self.cfg.data)
@@ -100,6 +113,7 @@ class PGKPRTask(TranslationBF16Task):
             dataset_impl=self.cfg.dataset_impl,
             left_pad_source=self.cfg.left_pad_source,
             left_pad_target=self.cfg.left_pad_target,
+            training_inputs=self.training_inputs,
         )
         logger.info(f"{data_path} {split}: {len(self.datasets[split])} examples, keywords by "
                     f"{selection.mode} from {','.join(streams)}")
