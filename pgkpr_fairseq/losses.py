@@ -5,6 +5,20 @@ import torch
 import torch.nn.functional as F
 
 
+def position_nll(log_probs: torch.Tensor, targets: torch.Tensor
+                 ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Per position: the negative log-likelihood of its target, and whether it is the argmax."""
+    nll = -log_probs.gather(1, targets.unsqueeze(1)).squeeze(1)
+    return nll, log_probs.argmax(dim=1) == targets
+
+
+def sentence_means_summed(values: torch.Tensor, sentence_of: torch.Tensor,
+                          num_sentences: int) -> torch.Tensor:
+    """Each sentence's values averaged over its positions, summed over the sentences."""
+    positions = torch.bincount(sentence_of, minlength=num_sentences).clamp(min=1)
+    return (values / positions[sentence_of].type_as(values)).sum()
+
+
 def reconstruction_loss(
     log_probs: torch.Tensor, targets: torch.Tensor, sentence_of: torch.Tensor, num_sentences: int
 ) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -14,11 +28,8 @@ def reconstruction_loss(
     sentence each position belongs to). Returns (loss summed over sentences, number of positions
     predicted correctly).
     """
-    nll = -log_probs.gather(1, targets.unsqueeze(1)).squeeze(1)
-    positions = torch.bincount(sentence_of, minlength=num_sentences).clamp(min=1)
-    loss = (nll / positions[sentence_of].type_as(nll)).sum()
-    correct = (log_probs.argmax(dim=1) == targets).sum()
-    return loss, correct
+    nll, hit = position_nll(log_probs, targets)
+    return sentence_means_summed(nll, sentence_of, num_sentences), hit.sum()
 
 
 def similarity_logits(anchors: torch.Tensor, candidates: torch.Tensor, temperature: float,

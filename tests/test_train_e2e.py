@@ -161,6 +161,43 @@ def test_targets_only_candidates_encode_no_source(data_bin):
     assert torch.isclose(logs["con_loss"], expected.loss)
 
 
+def test_tag_softmax_predicts_tag_targets_among_the_tags(data_bin):
+    """--rec-tag-softmax: eq. 2 with the POS-tag targets (and [SEP]) normalized over the tags and
+    [SEP], the word and [NOK] targets over the whole dictionary, per sentence as eq. 2 averages."""
+    losses = {}
+    for tag_softmax in (False, True):
+        torch.manual_seed(0)
+        task, model, criterion = build(data_bin, 1.0, 0.0, *(["--rec-tag-softmax"] * tag_softmax))
+        model.eval()
+        dataset = task.dataset("valid")
+        sample = dataset.collater([dataset[i] for i in range(6)])
+        _, _, logs = criterion(model, sample)
+        losses[tag_softmax] = logs["rec_loss"].item()
+    dictionary = task.source_dictionary
+    tags = [i for i, symbol in enumerate(dictionary.symbols)
+            if symbol == "[SEP]" or (symbol.startswith("[") and symbol.endswith("]")
+                                     and symbol not in ("[NOK]",))]
+    net_output = model(**sample["net_input"], return_encoder_out=True)
+    states, _ = model.encoder_states(net_output[1]["encoder_out"])
+    expected, correct = 0.0, 0
+    for b in range(states.size(0)):
+        row = sample["reconstruction_target"][b]
+        positions = row.ne(dictionary.pad()).nonzero().squeeze(1)
+        nll = []
+        for position in positions.tolist():
+            target = int(row[position])
+            logits = model.reconstruction_head(states[b, position:position + 1])[0]
+            if target in tags:
+                logits, target = logits[tags], tags.index(target)
+            log_probs = torch.log_softmax(logits, dim=-1)
+            nll.append(-log_probs[target].item())
+            correct += int(log_probs.argmax()) == target
+        expected += sum(nll) / len(nll)
+    assert math.isclose(losses[True], expected, rel_tol=1e-5)
+    assert logs["rec_correct"] == correct
+    assert losses[True] < losses[False]  # a smaller normalizer for the tag targets
+
+
 def test_zero_weights_give_exactly_the_generation_loss(data_bin):
     torch.manual_seed(0)
     task, model, criterion = build(data_bin, 0.0, 0.0)

@@ -11,8 +11,9 @@ from fairseq.criterions.label_smoothed_cross_entropy import (
 )
 from fairseq.dataclass import ChoiceEnum
 
+from .. import perturb
 from ..distributed import gather_rows
-from ..losses import contrastive_loss, reconstruction_loss
+from ..losses import contrastive_loss, position_nll, reconstruction_loss, sentence_means_summed
 from ..models.pgkpr_transformer import mean_pool
 
 
@@ -22,6 +23,14 @@ class PGKPRCriterionConfig(LabelSmoothedCrossEntropyCriterionConfig):
         default=1.0,
         metadata={"help": "lambda1, weight of the keyword/POS reconstruction loss (eq. 2); "
                   "0 skips its computation (the paper's ablation 'w/o L_rec')"},
+    )
+    rec_tag_softmax: bool = field(
+        default=False,
+        metadata={"help": "eq. 2 over the positions whose target is a POS tag (TS_s's first part) "
+                  "and [SEP] as a softmax over the dictionary's POS tokens and [SEP] alone, not "
+                  "the whole dictionary (the second part's words and [NOK] keep it): those "
+                  "targets are always tags, and the head's output projection costs about half. "
+                  "Default: the whole dictionary everywhere, as eq. 2 reads"},
     )
     con_weight: float = field(
         default=0.1,
@@ -85,12 +94,24 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
     """
 
     def __init__(self, task, sentence_avg, label_smoothing, rec_weight, con_weight,
-                 con_temperature, con_similarity, con_mask_same_source_targets=False,
+                 con_temperature, con_similarity, rec_tag_softmax=False,
+                 con_mask_same_source_targets=False,
                  con_candidates="sources_and_targets", con_gather_across_processes=False,
                  con_detach_counterparts=False,
                  ignore_prefix_size=0, report_accuracy=False):
         super().__init__(task, sentence_avg, label_smoothing, ignore_prefix_size, report_accuracy)
         self.rec_weight = rec_weight
+        # --rec-tag-softmax: the tag vocabulary's tokens, and each dictionary token's place in it
+        # (-1: none); buffers, so that they follow the criterion to its device
+        tags, place = None, None
+        if rec_tag_softmax:
+            dictionary = task.source_dictionary
+            tags = torch.LongTensor([index for index, symbol in enumerate(dictionary.symbols)
+                                     if perturb.is_pos_token(symbol) or symbol == perturb.SEP])
+            place = torch.full((len(dictionary),), -1, dtype=torch.long)
+            place[tags] = torch.arange(len(tags))
+        self.register_buffer("rec_tag_vocabulary", tags, persistent=False)
+        self.register_buffer("rec_tag_place", place, persistent=False)
         self.con_weight = con_weight
         self.con_temperature = con_temperature
         self.con_similarity = str(con_similarity)
@@ -137,10 +158,22 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
         target = sample["reconstruction_target"]
         predicted = target.ne(self.padding_idx)
         sentence_of = predicted.nonzero()[:, 0]
-        logits = model.reconstruction_head(states[predicted])
-        log_probs = utils.log_softmax(logits, dim=-1)
-        loss, correct = reconstruction_loss(log_probs, target[predicted], sentence_of, target.size(0))
-        return loss, correct, int(predicted.sum())
+        features, targets = states[predicted], target[predicted]
+        if self.rec_tag_vocabulary is None:
+            log_probs = utils.log_softmax(model.reconstruction_head(features), dim=-1)
+            loss, correct = reconstruction_loss(log_probs, targets, sentence_of, target.size(0))
+            return loss, correct, int(predicted.sum())
+        # --rec-tag-softmax: tag targets against the tags, the others against the dictionary
+        nll = features.new_zeros(targets.shape, dtype=torch.float)
+        hit = torch.zeros_like(targets, dtype=torch.bool)
+        is_tag = self.rec_tag_place[targets] >= 0
+        for rows, vocabulary in ((is_tag, self.rec_tag_vocabulary), (~is_tag, None)):
+            if rows.any():
+                logits = model.reconstruction_head(features[rows], vocabulary)
+                places = targets[rows] if vocabulary is None else self.rec_tag_place[targets[rows]]
+                nll[rows], hit[rows] = position_nll(utils.log_softmax(logits, dim=-1), places)
+        loss = sentence_means_summed(nll, sentence_of, target.size(0))
+        return loss, hit.sum(), int(predicted.sum())
 
     def contrastive_terms(self, model, states, padding_mask, sample):
         anchors = mean_pool(states, padding_mask)

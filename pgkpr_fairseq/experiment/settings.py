@@ -102,6 +102,12 @@ class TrainingSettings:
                           fairseq=given_to("--encoder-attention-heads", "--decoder-attention-heads"))
     dropout: float = training(0.1, "dropout", MODEL)
     rec_weight: float = training(1.0, "lambda1 of PGKPR (reconstruction)", LOSSES, tasks=(PGKPR_TASK,))
+    rec_softmax: str = training(
+        "vocabulary", "the softmax of eq. 2 at the positions whose target is a POS tag: over the "
+                      "whole dictionary (eq. 2), or over the tags (fairseq's --rec-tag-softmax; "
+                      "half the head's output projection)", LOSSES,
+        tasks=(PGKPR_TASK,), choices=("vocabulary", "tags"),
+        fairseq=switch("--rec-tag-softmax", when="tags"), unkeyed="vocabulary")
     con_weight: float = training(0.1, "lambda2 of PGKPR (contrastive): the paper's 0.1 on Quora, 1 "
                                       "on MSCOCO", LOSSES, tasks=(PGKPR_TASK,))
     con_temperature: float = training(0.1, "tau of the contrastive loss", LOSSES, tasks=(PGKPR_TASK,))

@@ -1,4 +1,6 @@
 """The PGKPR Transformer: fairseq's Transformer plus a reconstruction head on the encoder (paper §4)."""
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 from fairseq.models import register_model, register_model_architecture
@@ -86,8 +88,13 @@ class ReconstructionHead(nn.Module):
         self.weight = embedding_weight
         self.bias = nn.Parameter(torch.zeros(embedding_weight.size(0)))
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return F.linear(self.layer_norm(F.gelu(self.dense(features))), self.weight, self.bias)
+    def forward(self, features: torch.Tensor, vocabulary: Optional[torch.Tensor] = None
+                ) -> torch.Tensor:
+        """Logits over the dictionary, or over the tokens `vocabulary` lists (in its order)."""
+        hidden = self.layer_norm(F.gelu(self.dense(features)))
+        if vocabulary is None:
+            return F.linear(hidden, self.weight, self.bias)
+        return F.linear(hidden, self.weight[vocabulary], self.bias[vocabulary])
 
 
 @register_model("pgkpr_transformer")
