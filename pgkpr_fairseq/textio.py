@@ -4,6 +4,7 @@ and writing under a temporary name.
 Every problem with a user's input raises `InputError`, whose message names the file (and the line
 where there is one), so that each command line prints it as one line instead of a traceback.
 """
+import gzip
 import os
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -54,14 +55,19 @@ def check_no_empty_lines(path, lines: Sequence[str]) -> None:
 
 
 def read_lines(path, allow_empty_lines: bool = False) -> List[str]:
-    """The lines of a UTF-8 text file (see `split_text_lines`); refuses invalid UTF-8 and, unless
-    `allow_empty_lines`, lines that are empty or only white space."""
+    """The lines of a UTF-8 text file, gzip-compressed when its name ends in .gz (see
+    `split_text_lines`); refuses invalid UTF-8 and, unless `allow_empty_lines`, lines that are
+    empty or only white space."""
     try:
         data = Path(path).read_bytes()
+        if str(path).endswith(".gz"):
+            data = gzip.decompress(data)
     except FileNotFoundError:
         raise at(path, None, "no such file") from None
-    except OSError as error:
-        raise at(path, None, f"cannot read ({error.strerror})") from None
+    except OSError as error:  # gzip.BadGzipFile among them
+        raise at(path, None, f"cannot read ({error.strerror or error})") from None
+    except EOFError:
+        raise at(path, None, "cannot read (a truncated gzip file)") from None
     lines = split_text_lines(decode_utf8(path, data))
     if not allow_empty_lines:
         check_no_empty_lines(path, lines)

@@ -1,4 +1,6 @@
 """The shared text I/O of all tools (pgkpr_fairseq.textio): strict reading, alignment checks, atomic writing."""
+import gzip
+
 import pytest
 
 from pgkpr_fairseq.textio import (
@@ -24,6 +26,18 @@ def test_read_lines_ends_lines_as_text_mode_does(tmp_path):
     path = tmp_path / "mixed.txt"
     path.write_bytes("one two\r\nthree\rfour\u2028five\nsix".encode("utf-8"))
     assert read_lines(path) == ["one two", "three", "four\u2028five", "six"]
+
+
+def test_gzip_files_are_read_by_their_name(tmp_path):
+    path = tmp_path / "a.hyp.gz"
+    path.write_bytes(gzip.compress("how do i learn ?\r\nwhat is ai ?\n".encode()))
+    assert read_lines(path) == ["how do i learn ?", "what is ai ?"]
+    path.write_bytes(gzip.compress(b"one\n")[:-6])
+    with pytest.raises(InputError, match=r"a\.hyp\.gz: cannot read \(a truncated gzip file\)"):
+        read_lines(path)
+    path.write_bytes(b"plain text, not gzip\n")
+    with pytest.raises(InputError, match=r"a\.hyp\.gz: cannot read"):
+        read_lines(path)
 
 
 def test_invalid_utf8_names_file_and_line(tmp_path):
