@@ -2,7 +2,7 @@
 float32 weights, gradients and optimizer state. fairseq's own `--bf16` is for TPUs and `--amp` for
 CUDA; processors with AVX512-BF16 or AMX run bf16 matrix products about 2-3x faster than float32."""
 import os
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 
@@ -20,6 +20,15 @@ def cpu_bf16_unsupported_reason() -> Optional[str]:
             return (f"this CPU has no native bf16 instructions ({' or '.join(NATIVE_BF16_FLAGS)}): "
                     f"bf16 would be emulated, slower than float32")
     return None
+
+
+def recipe_precision() -> Tuple[str, Optional[str]]:
+    """The recipes' default precision: ("bf16", None) when training runs on a CPU with native
+    bf16, else ("float32", why not bf16)."""
+    if torch.cuda.is_available():
+        return "float32", "a GPU is visible (CPU bf16 is for CPU training)"
+    reason = cpu_bf16_unsupported_reason()
+    return ("float32", reason) if reason else ("bf16", None)
 
 
 def require_cpu_bf16(option: str) -> None:

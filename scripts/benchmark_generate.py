@@ -5,8 +5,8 @@ Takes pgkpr-experiment's command line (the same WORK, model and decoding options
 same trained models in the cache) and decodes the test split (--test-split) with every trained row
 in turn, in every precision of --precisions, --runs times. Reports fairseq's own sentences/s per
 run, their medians, each row's speed as a ratio to the first row's (per run, then the median), and
-the BLEU-4 of each row's output against the split's references (the first run's: decoding is
-deterministic). The models are the ones trained with the options given (--precision among them);
+the BLEU-4 and length (Len%, as pgkpr-score) of each row's output against the split's references
+(the first run's: decoding is deterministic). The models are the ones trained with the options given (--precision among them);
 --precisions only changes the precision they decode in.
 
   python scripts/benchmark_generate.py --runs 3 [--precisions float32,bf16] -- WORK [pgkpr-experiment options]
@@ -39,6 +39,10 @@ def main() -> None:
     parser.add_argument("--precisions",
                         help="comma-separated precisions to decode in, every row in each "
                              "(float32, bf16) [the models' --precision]")
+    parser.add_argument("--checkpoint", default="checkpoint_best.pt",
+                        help="the checkpoint file of each row's model folder, e.g. a copy of a "
+                             "training run's checkpoint_best.pt that the run cannot overwrite "
+                             "meanwhile [%(default)s]")
     parser.add_argument("experiment_args", nargs=argparse.REMAINDER,
                         help="-- then pgkpr-experiment's WORK and options")
     args = parser.parse_args()
@@ -55,8 +59,7 @@ def main() -> None:
         decoding = argparse.Namespace(**{**vars(options), "precision": precision})
         for name in args.rows:
             system = systems[name]
-            checkpoint = os.path.join(runner.model_folder(system), "checkpoints",
-                                      "checkpoint_best.pt")
+            checkpoint = os.path.join(runner.model_folder(system), "checkpoints", args.checkpoint)
             if not os.path.exists(checkpoint):
                 sys.exit(f"{name}: no trained model at {checkpoint} (run pgkpr-experiment first)")
             label = name if len(precisions) == 1 else f"{name}, {precision}"
@@ -66,13 +69,13 @@ def main() -> None:
     sources, references = scoring.read_sources_and_references(inputs.source_path(),
                                                                inputs.reference_paths())
     speeds = {label: [] for label in commands}
-    bleu4 = {}
+    scores = {}
     for run in range(args.runs):
         for label, command in commands.items():
             speed, hypotheses = generate(command, runner.environment)
             speeds[label].append(speed)
-            if label not in bleu4:
-                bleu4[label] = scoring.score(hypotheses, sources, references)["bleu4"]
+            if label not in scores:
+                scores[label] = scoring.score(hypotheses, sources, references)
         print(f"run {run + 1}/{args.runs}: " + ", ".join(
             f"{label} {values[-1]:.1f} sentences/s" for label, values in speeds.items()), flush=True)
 
@@ -80,12 +83,12 @@ def main() -> None:
     print(f"\n{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; beam {options.beam}, "
           f"{options.gen_batch_size} sentences per batch, split {options.test_split}, "
           f"models trained in {options.precision}")
-    print(f"| row | sentences/s | speed / {baseline} | BLEU-4 |")
-    print("|---|---:|---:|---:|")
+    print(f"| row | sentences/s | speed / {baseline} | BLEU-4 | Len% |")
+    print("|---|---:|---:|---:|---:|")
     for label, values in speeds.items():
         ratios = [mine / base for mine, base in zip(values, speeds[baseline])]
         print(f"| {label} | {statistics.median(values):.1f} | {statistics.median(ratios):.2f}x | "
-              f"{bleu4[label]:.2f} |")
+              f"{scores[label]['bleu4']:.2f} | {scores[label]['length']:.1f} |")
 
 
 if __name__ == "__main__":

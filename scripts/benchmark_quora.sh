@@ -23,7 +23,8 @@
 #   model and budget, pgkpr-experiment's settings (pgkpr-experiment --recipe-variables), here defaulting to:
 #     LAYERS 3, EMBED_DIM 256, FFN_DIM 1024, HEADS 4 (pgkpr_transformer_small's sizes), DROPOUT 0.1,
 #     LR 5e-4 with LR_SCHEDULER inverse_sqrt, WARMUP_UPDATES 300, BATCH_SIZE 128, MAX_EPOCH 40,
-#     PATIENCE 3, CON_WEIGHT 0.1, BEAM 5, GEN_MAX_LEN 50 (tokens; the references have at most 17)
+#     PATIENCE 3, CON_WEIGHT 0.1, BEAM 5, GEN_MAX_LEN 50 (tokens; the references have at most 17),
+#     PRECISION bf16 where the CPU has native bf16, else float32 (scripts/experiment_env.sh)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 source "$REPO/scripts/experiment_env.sh"

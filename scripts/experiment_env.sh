@@ -14,6 +14,15 @@ command -v pgkpr-experiment > /dev/null || {
     exit 2
 }
 
+# PRECISION, unless set: bf16 when training on a CPU with native bf16 (issue 12: the same quality,
+# 1.4-1.6x faster training and 1.3x faster decoding), else float32 with a one-line notice.
+if [ -z "${PRECISION:-}" ]; then
+    read -r PRECISION PRECISION_NOTE < <("$(dirname "$(command -v pgkpr-experiment)")/python" -c \
+        'from pgkpr_fairseq.precision import recipe_precision as r; p, why = r(); print(p, why or "")')
+    [ -n "$PRECISION_NOTE" ] && echo "$(basename "$0"): training in float32: $PRECISION_NOTE" >&2
+    export PRECISION
+fi
+
 # Fills the array EXPERIMENT_ARGS with an option for every setting that is set, from the list of
 # options and their variables that pgkpr-experiment derives from its declarations.
 experiment_options() {

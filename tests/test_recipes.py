@@ -14,6 +14,7 @@ import pytest
 
 from pgkpr_fairseq import experiment
 from pgkpr_fairseq.experiment.fairseq_runs import echo_training_progress
+from pgkpr_fairseq.precision import recipe_precision
 from pgkpr_fairseq.sample_corpus import make_pairs
 from pgkpr_fairseq.scoring import format_table, score
 
@@ -164,6 +165,27 @@ def test_recipe_without_input_prints_usage(tmp_path):
                           capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip().endswith(f"QUORA_TSV: no such file or folder: {tmp_path}/missing.tsv")
+
+
+def recipe_precision_in_bash(**settings):
+    environment = {key: value for key, value in os.environ.items() if key != "PRECISION"}
+    environment.update(PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", **settings)
+    done = subprocess.run(["bash", "-c", f"source {REPO}/scripts/experiment_env.sh; "
+                           "experiment_options; echo \"$PRECISION|${EXPERIMENT_ARGS[*]}\""],
+                          env=environment, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().split("|"), done.stderr
+
+
+def test_recipes_train_in_bf16_where_the_cpu_has_it():
+    """The recipes' precision, unless PRECISION is set: bf16 on a CPU with native bf16, else
+    float32 with a one-line notice of why; given to pgkpr-experiment as --precision."""
+    expected, why = recipe_precision()
+    (precision, arguments), stderr = recipe_precision_in_bash()
+    assert precision == expected and f"--precision {expected}" in arguments
+    assert (why or "") in stderr and bool(stderr.strip()) == (why is not None)
+    (precision, arguments), stderr = recipe_precision_in_bash(PRECISION="float32")
+    assert precision == "float32" and "--precision float32" in arguments and not stderr
 
 
 # One training log, killed after epoch 1 and resumed, as fairseq-train writes it with --log-format
