@@ -311,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score one system's paraphrases: BLEU-1..4 (nltk), ROUGE-1/2/L F (py-rouge), "
                     "sacreBLEU, self-BLEU and iBLEU, all x100, and Len% (output length as a % of "
                     "the references'). To score several systems into one markdown table, run "
-                    "`pgkpr-score table --help`.")
+                    "`pgkpr-score table --help`; to test whether one system beats another, "
+                    "`pgkpr-score bootstrap --help`.")
     # One system needs --src, --refs and --hyp or --copy-source; run_single checks them, since
     # argparse would require them of `pgkpr-score table` too.
     hypotheses = parser.add_mutually_exclusive_group()
@@ -334,6 +335,21 @@ def build_parser() -> argparse.ArgumentParser:
                             "(the floor)")
     add_common_options(table, required=True)
     table.set_defaults(run=lambda arguments: run_table(arguments, table))
+    paired = commands.add_parser(
+        "bootstrap", help="is one system's BLEU-4 and iBLEU better than another's beyond the "
+                          "test set's noise? (paired bootstrap resampling)",
+        description="Paired bootstrap resampling (Koehn, 2004) of the BLEU-4 and iBLEU difference "
+                    "A - B on the same sources and references: both systems' scores, the "
+                    "difference, its 95%% interval over the resamples, and p, the share of "
+                    "resamples in which A does not beat B.")
+    paired.add_argument("--a", required=True, type=parse_row, metavar="NAME=FILE",
+                        help="system A: its name and hypothesis file")
+    paired.add_argument("--b", required=True, type=parse_row, metavar="NAME=FILE",
+                        help="system B: its name and hypothesis file")
+    paired.add_argument("--samples", type=int, default=1000, help="resamples [%(default)s]")
+    paired.add_argument("--seed", type=int, default=1, help="seed of the resampling [%(default)s]")
+    add_common_options(paired, required=True)
+    paired.set_defaults(run=run_bootstrap)
     return parser
 
 
@@ -379,6 +395,29 @@ def run_table(arguments: argparse.Namespace, parser: argparse.ArgumentParser) ->
             "sentences": len(sources),
             "rows": [{"name": name, "hypotheses": path or "copy-source", "metrics": metrics}
                      for (name, path), (_, metrics) in zip(systems, rows)],
+        })
+
+
+def run_bootstrap(arguments: argparse.Namespace) -> None:
+    """Compare two systems by paired bootstrap, print the table and write the JSON if asked."""
+    from . import bootstrap  # it builds on this module's metrics
+
+    sources, references = read_sources_and_references(arguments.src, arguments.refs)
+    systems = []
+    for name, path in (arguments.a, arguments.b):
+        hypotheses = read_hypotheses(path, arguments.file_format)
+        check_same_line_count(path, len(hypotheses), arguments.src, len(sources))
+        systems.append(bootstrap.SystemStatistics.of(hypotheses, sources, references))
+    comparisons = bootstrap.paired_bootstrap(*systems, arguments.samples, arguments.seed)
+    print(bootstrap.format_comparisons(arguments.a[0], arguments.b[0], comparisons,
+                                       arguments.samples))
+    if arguments.json:
+        write_json(arguments.json, {
+            "sources": arguments.src, "references": arguments.refs, "sentences": len(sources),
+            "a": {"name": arguments.a[0], "hypotheses": arguments.a[1]},
+            "b": {"name": arguments.b[0], "hypotheses": arguments.b[1]},
+            "samples": arguments.samples, "seed": arguments.seed,
+            "comparisons": [vars(comparison) for comparison in comparisons],
         })
 
 
