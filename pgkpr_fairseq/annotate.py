@@ -33,13 +33,15 @@ def group_pieces(symbols: Sequence[str]) -> Tuple[List[str], List[int]]:
 class Annotator:
     """Tags and scores tokenized sentences; the spaCy pipeline and the classifier load once."""
 
-    def __init__(self, keyword_model: str, spacy_pipeline: str, batch_size: int = 64):
+    def __init__(self, keyword_model: str, spacy_pipeline: str, batch_size: int = 64,
+                 bf16: bool = False):
         from .keywords.attribution import KeywordScorer
         from .keywords.classifier import load_classifier
         from .preprocessing.pos import load_tagger
 
         self.nlp = load_tagger(spacy_pipeline)
-        self.scorer = KeywordScorer(*load_classifier(keyword_model, fine_tuned=True), batch_size=batch_size)
+        self.scorer = KeywordScorer(*load_classifier(keyword_model, fine_tuned=True),
+                                    batch_size=batch_size, bf16=bf16)
 
     def __call__(self, sentences: Sequence[Sequence[str]]) -> Tuple[List[List[str]], List[np.ndarray]]:
         """(POS tags, keyword probabilities) per word of every sentence."""

@@ -13,6 +13,7 @@ import pytest
 import pgkpr_fairseq.paraphrase as paraphrase_module
 from pgkpr_fairseq import Paraphraser
 from pgkpr_fairseq.paraphrase_cli import main
+from pgkpr_fairseq.precision import cpu_bf16_unsupported_reason
 from pgkpr_fairseq.preprocessing.pos import load_tagger, tag_set
 from pgkpr_fairseq.preprocessing.record import RECORD_FILE
 from pgkpr_fairseq.preprocessing.tokenize import SentenceTokenizer
@@ -55,6 +56,17 @@ def test_tensorboard_logdir_writes_events_without_the_install_notice(trained):
     folder, log = trained
     assert list((folder / "tb").glob("*/events.out.tfevents.*"))
     assert "Please install tensorboardX" not in log
+
+
+@pytest.mark.skipif(cpu_bf16_unsupported_reason() is not None, reason="no native CPU bf16 here")
+def test_bf16_models_annotate_and_decode_in_bf16(trained, tiny_classifier, training_sentences):
+    """cpu_bf16 (a model trained with --cpu-bf16 records it): stage one's attribution runs under
+    bf16 autocast too, and the paraphrases come out."""
+    paraphraser = Paraphraser.from_pretrained(str(trained[0] / "ck"), "checkpoint_last.pt",
+                                              keyword_model=str(tiny_classifier), cpu_bf16=True)
+    assert paraphraser.task.cfg.cpu_bf16 and paraphraser.task.annotator().scorer.bf16
+    results = paraphraser.paraphrase(training_sentences[:2], n=1, beam=2)
+    assert [len(paraphrases) for paraphrases in results] == [1, 1]
 
 
 def test_raw_sentences_give_n_best_first_in_input_order(trained, tiny_classifier, training_sentences):

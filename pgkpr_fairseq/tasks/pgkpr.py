@@ -132,12 +132,14 @@ class PGKPRTask(TranslationBF16Task):
         return super().build_generator(models, args, *extra, **kwargs)
 
     def annotator(self) -> Annotator:
-        """The spaCy tagger and the stage-one scorer of sentences that arrive as text (loaded once)."""
+        """The spaCy tagger and the stage-one scorer of sentences that arrive as text (loaded once;
+        with --cpu-bf16, stage one's attribution runs in bf16 too, as `pgkpr-keywords score --bf16`)."""
         if self.cfg.keyword_model is None:
             raise ValueError("fairseq-interactive with --task pgkpr needs --keyword-model: the "
                              "stage-one classifier folder that scores input sentences")
         if getattr(self, "_annotator", None) is None:
-            self._annotator = Annotator(self.cfg.keyword_model, self.cfg.spacy_pipeline)
+            self._annotator = Annotator(self.cfg.keyword_model, self.cfg.spacy_pipeline,
+                                        bf16=self.cfg.cpu_bf16)
         return self._annotator
 
     def get_interactive_tokens_and_lengths(self, lines, encode_fn):
