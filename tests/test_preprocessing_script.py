@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from fairseq.data import indexed_dataset
 
+from pgkpr_fairseq import experiment
 from pgkpr_fairseq.data.side_data import side_stream_prefix
-from pgkpr_fairseq.preprocessing.record import read_record
+from pgkpr_fairseq.preprocessing.record import read_record, tokenization_record, write_record
 
 REPO = Path(__file__).resolve().parent.parent
 # Accepts the options prepare.sh passes and logs each call to $CALLS (if set); `train` makes the
-# model folder (its file `done` last), `score` gives every word 0.25 (mode self) or 0.75 (mode ref),
+# model folder (config.json first, its file `done` last), `score` gives every word 0.25 (mode self) or 0.75 (mode ref),
 # one line per line of --src, from a complete model folder only. KILL=train or KILL=score: that
 # command dies (SIGKILL) half-way, as a killed run does.
 FAKE_KEYWORDS = """#!{python}
@@ -32,6 +33,7 @@ args, _ = parser.parse_known_args()
 killed = os.environ.get("KILL") == args.command
 if args.command == "train":
     os.makedirs(args.output, exist_ok=True)
+    open(os.path.join(args.output, "config.json"), "w").close()
     if killed:
         os.kill(os.getpid(), signal.SIGKILL)
     open(os.path.join(args.output, "done"), "w").close()
@@ -57,8 +59,8 @@ PAIRS = {
 
 
 def prepare_folder(tmp_path, **settings):
-    """A function that runs prepare.sh on PAIRS (in tmp_path/pairs) into tmp_path/work with the fake
-    stage one and the given settings: (exit code, stderr)."""
+    """A function that runs prepare.sh on PAIRS (in tmp_path/pairs) into tmp_path/work (or the folder
+    `work` it is given) with the fake stage one and the given settings: (exit code, stderr)."""
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     fake = fake_bin / "pgkpr-keywords"
@@ -71,10 +73,10 @@ def prepare_folder(tmp_path, **settings):
             (pairs / f"{name}.{side}").write_text("".join(p[column] + "\n" for p in split_pairs))
     env = dict(os.environ, PATH=f"{fake_bin}:{Path(sys.executable).parent}:{os.environ['PATH']}",
                FOLDER_SPLITS="train,valid=val,test=test_clean", CALLS=str(tmp_path / "calls"))
-    command = ["bash", str(REPO / "preprocess" / "prepare.sh"), "folder", str(pairs), str(tmp_path / "work")]
 
-    def run(**more_settings):
-        done = subprocess.run(command, env=dict(env, **settings, **more_settings), capture_output=True, text=True)
+    def run(work="work", **more_settings):
+        command = ["bash", str(REPO / "preprocess" / "prepare.sh"), "folder", str(pairs), str(tmp_path / work)]
+        done = subprocess.run(command, env={**env, **settings, **more_settings}, capture_output=True, text=True)
         return done.returncode, done.stderr
 
     return run
@@ -146,3 +148,96 @@ def test_prepare_script_redoes_failed_killed_and_changed_steps(tmp_path):
     assert last_scoring(calls).endswith("--resume")  # the killed scoring continues
     assert (text / "train.src").read_text().splitlines()[-1] == "how do i learn rust ?"
     assert (text / "train.kwprob").read_text().splitlines()[-1] == " ".join(["0.25"] * 6)
+
+
+def file_contents(folder):
+    """Every file under `folder`, by path: its bytes."""
+    return {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def model_and_decoding_folders(work):
+    """The folder names pgkpr-experiment computes for WORK (its data-bin and text) under the default
+    settings: {system: (model folder, decoding folder)}."""
+    args = experiment.build_parser().parse_args([str(work)])
+    runner = experiment.Experiment(args, experiment.resolve_paths(args))
+    return {system.name: (os.path.basename(runner.model_folder(system)),
+                          os.path.basename(runner.row_folder(system)))
+            for system in experiment.make_systems().values() if system.task}
+
+
+@pytest.mark.slow
+def test_prepare_script_test_from_prepares_new_test_pairs_for_the_trained_models(tmp_path):
+    prepare = prepare_folder(tmp_path, LIMITS="train=3")
+    code, log = prepare()
+    assert code == 0, log
+    work, new, calls = tmp_path / "work", tmp_path / "new", tmp_path / "calls"
+    long_pair = (" ".join(f"word{i}" for i in range(20)) + "?", "A short question?")
+    new_pairs = PAIRS["test_clean"] + [("How do I learn Python?", "Where can I learn Python?"),
+                                       long_pair, ("What is Rust?", "What's Rust?")]
+    for side, column in (("src", 0), ("tgt", 1)):
+        (tmp_path / "pairs" / f"all_test.{side}").write_text("".join(p[column] + "\n" for p in new_pairs))
+    before, calls_before = file_contents(work), len(calls.read_text().splitlines())
+
+    test_from = dict(TEST_FROM=str(work), FOLDER_SPLITS="test=all_test", LIMITS="", RESUME="1")
+    code, log = prepare("new", **test_from)
+    assert code == 0, log
+    assert file_contents(work) == before  # nothing of the original folder is written to
+    # stage one is not fine-tuned again: the original classifier scores the new pairs
+    new_calls = calls.read_text().splitlines()[calls_before:]
+    assert [call.split()[0] for call in new_calls] == ["score", "score"]
+    assert all(f"--model {work / 'stage1'} " in call for call in new_calls)
+    # the dictionaries, train and valid splits: the original's, byte for byte
+    original_bin, new_bin = work / "data-bin", new / "data-bin"
+    kept = sorted(path.name for path in original_bin.iterdir() if not path.name.startswith("test."))
+    assert "dict.src.txt" in kept and "train.src-tgt.src.kwprob_ref.bin" in kept
+    assert sorted(path.name for path in new_bin.iterdir() if not path.name.startswith("test.")) == kept
+    for name in kept:
+        assert (new_bin / name).read_bytes() == (original_bin / name).read_bytes(), name
+    # the test split: every new pair, over-long ones cut to MAX_LEN (17), both keyword streams
+    sources = (new / "text" / "test.src").read_text().splitlines()
+    assert len(sources) == len(new_pairs) and sources[2].split() == [f"word{i}" for i in range(17)]
+    assert (new / "text" / "test.pos.src").read_text().count("\n") == len(new_pairs)
+    for stream, value in (("kwprob", 16384), ("kwprob_ref", 49151)):
+        probs = indexed_dataset.MMapIndexedDataset(side_stream_prefix(str(new_bin), "test", "src", "tgt", "src", stream))
+        assert len(probs) == len(new_pairs)
+        assert all(set(probs[i].tolist()) == {value} for i in range(len(new_pairs)))
+    # the first pair is the original's test pair, binarized as it was
+    old_tokens, new_tokens = (indexed_dataset.MMapIndexedDataset(str(folder / "test.src-tgt.src"))
+                              for folder in (original_bin, new_bin))
+    assert new_tokens[0].tolist() == old_tokens[0].tolist() and len(new_tokens) == len(new_pairs)
+    # pgkpr-experiment finds the models trained on the original, and decodes them anew
+    original_folders, new_folders = model_and_decoding_folders(work), model_and_decoding_folders(new)
+    for system, (model, decoding) in new_folders.items():
+        assert model == original_folders[system][0], system
+        assert decoding != original_folders[system][1], system
+    assert "pgkpr-experiment" in log and f"--cache {work / 'experiments'}" in log
+
+    code, log = prepare("new", **test_from)
+    assert code == 0, log
+    assert skipped(log) == ["text", "pos", "distinct-self", "score-self", "spread-self",
+                            "distinct-ref", "score-ref", "spread-ref"]
+
+
+def test_prepare_script_test_from_refuses_what_the_trained_models_would_not_fit(tmp_path):
+    prepare = prepare_folder(tmp_path)
+    work = tmp_path / "work"
+    code, log = prepare("new", TEST_FROM=str(work))
+    assert code == 2 and log == f"prepare.sh: TEST_FROM: no {work / 'stage1' / 'config.json'} " \
+                                "(TEST_FROM is a work folder of prepare.sh)\n"
+    # what the checks look at of a prepared folder
+    for path in (work / "stage1" / "config.json", work / "data-bin" / "dict.src.txt"):
+        path.parent.mkdir(parents=True)
+        path.write_text("{}\n")
+    write_record(str(work / "text"), tokenization_record("moses", 17))
+    code, log = prepare("new", TEST_FROM=str(work), FOLDER_SPLITS="valid=val,test=test_clean")
+    assert code == 2 and "FOLDER_SPLITS has valid, a split the models of" in log
+    code, log = prepare("work", TEST_FROM=str(work), FOLDER_SPLITS="test=test_clean")
+    assert code == 2 and f"write to a new WORKDIR and DEST, not to {work}" in log
+    code, log = prepare("new", TEST_FROM=str(work), FOLDER_SPLITS="test=test_clean", SPM_VOCAB="100")
+    assert code == 2 and "leave out SPM_VOCAB" in log
+    code, log = prepare("new", TEST_FROM=str(work), FOLDER_SPLITS="test=test_clean", TOKENIZER="space")
+    assert code == 2 and log.splitlines()[-1] == (
+        f"prepare.sh: TEST_FROM: {tmp_path / 'new' / 'text' / 'preparation.json'} (tokenizer, length cap) "
+        f"differs from {work / 'text' / 'preparation.json'}: set TOKENIZER and MAX_LEN as when {work} "
+        "was prepared")
+    assert sorted(path.name for path in (work / "text").iterdir()) == ["preparation.json"]

@@ -6,6 +6,7 @@ probabilities in [0, 1], known tags); a failure names the file and line. The dat
 `DEST.tmp` and renamed to `DEST` only when complete.
 """
 import os
+import re
 import shutil
 import sys
 from collections import Counter, defaultdict
@@ -29,6 +30,10 @@ DEFAULT_NWORDS = 8000  # the paper's authors: the 8000 most frequent lowercased 
 PADDING_FACTOR = 8  # as fairseq-preprocess pads its dictionaries
 SENTENCEPIECE_MODEL = "spm.model"  # name of the copy of the sentencepiece model in the data-bin
 PROB_DTYPE = np.uint16  # the fixed point of side_data.quantize_probs
+SPLIT_FILE = re.compile(rf"^(\w+)\.{SOURCE}-{TARGET}\.")  # a split's files: SPLIT.src-tgt.*
+# What raw sentences given to a model are prepared with: a new split binarized into an existing
+# data-bin (`base`) must have been prepared the same way where both records say.
+PREPARATION_KEYS = ("tokenizer", "max_len", "spacy_pipeline")
 
 
 @dataclass
@@ -165,6 +170,48 @@ def data_bin_record(
     return record
 
 
+def split_of(name: str) -> Optional[str]:
+    """The split a data-bin file belongs to (test.src-tgt.src.bin -> test); None for the others
+    (dictionaries, preparation.json, spm.model)."""
+    match = SPLIT_FILE.match(name)
+    return match.group(1) if match else None
+
+
+def check_base(
+    base: str, destdir: str, textdir: str, spacy_pipeline: Optional[str], keyword_model: Optional[str],
+) -> None:
+    """Refuse to add splits to `base` that were not prepared as its own: another tokenizer, length
+    cap, spaCy pipeline or stage-one folder than its preparation.json records (where both say)."""
+    if os.path.realpath(base) == os.path.realpath(destdir):
+        raise InputError(f"{destdir}: --destdir is --base: write the new data-bin to another folder")
+    dictionary_path = os.path.join(base, f"dict.{SOURCE}.txt")
+    if not os.path.isfile(dictionary_path):
+        raise InputError(f"{dictionary_path}: no such file (--base must be a data-bin)")
+    base_record = read_record(base) or {}
+    new_record = dict(read_record(textdir) or {}, spacy_pipeline=spacy_pipeline)
+    for key in PREPARATION_KEYS:
+        if base_record.get(key) is not None and new_record.get(key) is not None \
+                and base_record[key] != new_record[key]:
+            raise InputError(f"{textdir}: prepared with {key} {new_record[key]!r}, but the data-bin "
+                             f"{base} with {base_record[key]!r} ({base}/preparation.json)")
+    if base_record.get("keyword_model") and keyword_model \
+            and os.path.realpath(base_record["keyword_model"]) != os.path.realpath(keyword_model):
+        raise InputError(f"--keyword-model {keyword_model}: the data-bin {base} was scored by "
+                         f"{base_record['keyword_model']} ({base}/preparation.json)")
+
+
+def take_base_files(base: str, tmpdir: str, splits: Collection[str]) -> None:
+    """Make `tmpdir` hold the files of `splits` it has and, copied byte for byte, every other file
+    of `base` (its dictionaries, preparation.json, spm.model, its other splits)."""
+    for name in os.listdir(tmpdir):
+        if split_of(name) not in splits:
+            os.remove(os.path.join(tmpdir, name))
+    for name in sorted(os.listdir(base)):
+        path = os.path.join(base, name)
+        if os.path.isfile(path) and split_of(name) not in splits:
+            shutil.copyfile(path, os.path.join(tmpdir, name))
+
+
 def _replace_dir(new: str, old: str) -> None:
     """Put folder `new` in place of folder `old` (which may not exist)."""
     if os.path.exists(old):
@@ -182,7 +229,7 @@ def binarize(
     dictionary_path: Optional[str] = None, nwords: Optional[int] = DEFAULT_NWORDS,
     sentencepiece_model: Optional[str] = None, prob_streams: Sequence[str] = ("kwprob", "kwprob_ref"),
     train_split: str = "train", overwrite: bool = False, spacy_pipeline: Optional[str] = None,
-    keyword_model: Optional[str] = None,
+    keyword_model: Optional[str] = None, base: Optional[str] = None,
 ) -> None:
     """Binarize `splits` of `textdir` into the data-bin `destdir`.
 
@@ -191,10 +238,24 @@ def binarize(
     words are split into pieces (copied into the data-bin as spm.model). The text folder's
     preparation record is copied with `spacy_pipeline` (that tagged the text) and `keyword_model`
     (that scored it) added (preprocessing/record.py).
+
+    With `base`, an existing data-bin, the result is `base` with `splits` added or replaced: they
+    are binarized with its dictionary (and its spm.model, if any), and every other file of `base` is
+    copied as it is, preparation.json included. Models trained on `base` then decode the new
+    splits, and pgkpr-experiment finds them: their cache key covers the dictionaries and the
+    training splits (pgkpr_fairseq/experiment/inputs.py), which stay byte-identical.
     """
     destdir = os.path.normpath(destdir)
     if os.path.exists(destdir) and not overwrite:
         raise InputError(f"{destdir}: already exists (pass --overwrite to replace it)")
+    if base:
+        if dictionary_path or sentencepiece_model:
+            raise InputError("--base gives the dictionary and the sentencepiece model: leave out "
+                             "--dict and --sentencepiece")
+        check_base(base, destdir, textdir, spacy_pipeline, keyword_model)
+        dictionary_path = os.path.join(base, f"dict.{SOURCE}.txt")
+        if os.path.isfile(os.path.join(base, SENTENCEPIECE_MODEL)):
+            sentencepiece_model = os.path.join(base, SENTENCEPIECE_MODEL)
     segment = WordPieces(sentencepiece_model) if sentencepiece_model else word_level
     tmpdir = destdir + ".tmp"
     shutil.rmtree(tmpdir, ignore_errors=True)  # the leftover of an interrupted run
@@ -221,6 +282,8 @@ def binarize(
         for split in splits:
             text = texts.pop(split, None) or read_split(textdir, split, prob_streams, known_tags)
             write_split(text, split, tmpdir, dictionary, segment)
+        if base:
+            take_base_files(base, tmpdir, splits)
         _replace_dir(tmpdir, destdir)
     except BaseException:
         shutil.rmtree(tmpdir, ignore_errors=True)

@@ -139,12 +139,12 @@ def run_subwords(args) -> None:
 
 
 def run_binarize(args) -> None:
-    tags = () if args.dict else pos.tag_set(pos.load_tagger(args.pipeline))
+    tags = () if args.dict or args.base else pos.tag_set(pos.load_tagger(args.pipeline))
     binarize.binarize(
         args.textdir, args.destdir, args.splits, tags=tags, dictionary_path=args.dict,
         nwords=args.nwords or None, sentencepiece_model=args.sentencepiece,
         prob_streams=args.prob_streams, train_split=args.train_split, overwrite=args.overwrite,
-        spacy_pipeline=args.pipeline, keyword_model=args.keyword_model,
+        spacy_pipeline=args.pipeline, keyword_model=args.keyword_model, base=args.base,
     )
 
 
@@ -233,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     binarizing.add_argument("--dict",
                             help="use this existing dictionary (e.g. a trained model's dict.src.txt) "
                                  "instead of building one; --pipeline and --nwords are then unused")
+    binarizing.add_argument("--base",
+                            help="an existing data-bin: write a copy of it with --splits added or "
+                                 "replaced, binarized with its dictionary (and spm.model); its other "
+                                 "files are copied byte for byte, so that the models trained on it "
+                                 "(and pgkpr-experiment's cache) apply to the new splits [none]")
     binarizing.add_argument("--sentencepiece",
                             help="split words into the pieces of this sentencepiece model [none: words]")
     binarizing.add_argument("--prob-streams", type=split_list, default="kwprob,kwprob_ref",
