@@ -331,4 +331,8 @@ def test_training_fingerprint_covers_what_training_reads_whatever_split_is_decod
     before = fingerprint("test")
     (data_bin / "valid.src-tgt.src.bin").write_text("other validation data")  # early stopping
     assert fingerprint("test") != before
+    # preparation.json says how raw text is prepared for the API; training does not read it
+    before = fingerprint("test")
+    (data_bin / "preparation.json").write_text('{"tokenizer": "space", "max_len": 17}')
+    assert fingerprint("test") == before
 

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
+from ..preprocessing.record import RECORD_FILE
 from .cache import fingerprint_files
 from .messages import ExperimentError
 from .systems import System
@@ -54,10 +55,13 @@ class Inputs:
     def training_fingerprint(self) -> str:
         """The data-bin files training reads: the dictionaries and the splits fairseq-train reads
         (TRAINING_SPLITS), with every side stream (the training split's kwprob_ref included: PGKPR
-        trains on it). Whatever split is decoded, the same data gives the same models."""
+        trains on it). Whatever split is decoded, the same data gives the same models. Not the
+        preparation record (how the API prepares raw text), which training does not read."""
         split_file = re.compile(rf"^(\w+)\.{SOURCE_LANG}-{TARGET_LANG}\.")
 
         def read_by_training(name: str) -> bool:
+            if name == RECORD_FILE:
+                return False
             match = split_file.match(name)
             return match is None or match.group(1) in TRAINING_SPLITS
 
