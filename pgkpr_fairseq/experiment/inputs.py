@@ -1,10 +1,10 @@
 """The prepared data a run reads: the data-bin, the text folder, and the files each part of the cache
 depends on (their fingerprints)."""
 import os
-import re
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
+from ..preprocessing.binarize import split_of
 from ..preprocessing.record import RECORD_FILE
 from .cache import fingerprint_files
 from .messages import ExperimentError
@@ -57,13 +57,11 @@ class Inputs:
         (TRAINING_SPLITS), with every side stream (the training split's kwprob_ref included: PGKPR
         trains on it). Whatever split is decoded, the same data gives the same models. Not the
         preparation record (how the API prepares raw text), which training does not read."""
-        split_file = re.compile(rf"^(\w+)\.{SOURCE_LANG}-{TARGET_LANG}\.")
-
         def read_by_training(name: str) -> bool:
             if name == RECORD_FILE:
                 return False
-            match = split_file.match(name)
-            return match is None or match.group(1) in TRAINING_SPLITS
+            split = split_of(name)
+            return split is None or split in TRAINING_SPLITS
 
         names = [name for name in os.listdir(self.data_bin) if read_by_training(name)]
         return fingerprint_files(os.path.join(self.data_bin, name) for name in names)
