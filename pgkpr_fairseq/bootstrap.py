@@ -21,7 +21,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 from nltk.translate.bleu_score import brevity_penalty, closest_ref_length, modified_precision
 
-from .scoring import BLEU_WEIGHTS, IBLEU_ALPHA, tokenize
+from .scoring import BLEU_WEIGHTS, ibleu, tokenized
 
 ORDERS = 4
 # Columns of a sentence's statistics: matched n-grams for n = 1..4, hypothesis n-grams for
@@ -68,10 +68,8 @@ class SystemStatistics:
     def of(cls, hypotheses: Sequence[str], sources: Sequence[str],
            references: Sequence[Sequence[str]]) -> "SystemStatistics":
         """As `scoring.score` reads them: tokenized lines, one reference set per file."""
-        hypothesis_tokens = [tokenize(line) for line in hypotheses]
-        reference_tokens = [[tokenize(reference_set[index]) for reference_set in references]
-                            for index in range(len(hypotheses))]
-        source_tokens = [[tokenize(line)] for line in sources]
+        hypothesis_tokens, source_tokens, reference_tokens = tokenized(hypotheses, sources,
+                                                                       references)
         return cls(sentence_statistics(hypothesis_tokens, reference_tokens),
                    sentence_statistics(hypothesis_tokens, source_tokens))
 
@@ -79,7 +77,7 @@ class SystemStatistics:
         """BLEU-4 and iBLEU x100 of the sentences `rows` (all by default, with repeats allowed)."""
         bleu4 = bleu_from_totals(self.references[rows].sum(axis=0))
         self_bleu = bleu_from_totals(self.sources[rows].sum(axis=0))
-        return {"bleu4": bleu4, "ibleu": IBLEU_ALPHA * bleu4 - (1 - IBLEU_ALPHA) * self_bleu}
+        return {"bleu4": bleu4, "ibleu": ibleu(bleu4, self_bleu)}
 
 
 @dataclass

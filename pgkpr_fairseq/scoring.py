@@ -122,6 +122,23 @@ def rouge_f_x100(hypotheses: Sequence[str], references: Sequence[List[str]]) -> 
     }
 
 
+def ibleu(bleu4: float, self_bleu: float) -> float:
+    """iBLEU: BLEU-4 against the references, penalized by BLEU-4 against the source."""
+    return IBLEU_ALPHA * bleu4 - (1 - IBLEU_ALPHA) * self_bleu
+
+
+def tokenized(hypotheses: Sequence[str], sources: Sequence[str],
+              references: Sequence[Sequence[str]]):
+    """The tokens BLEU reads: per hypothesis its tokens, per source the list holding its tokens
+    (the source as the only reference, for self-BLEU), per source the list of its references'
+    tokens (nltk's and py-rouge's layout)."""
+    hypothesis_tokens = [tokenize(line) for line in hypotheses]
+    source_tokens = [[tokenize(line)] for line in sources]
+    reference_tokens = [[tokenize(reference_set[index]) for reference_set in references]
+                        for index in range(len(hypotheses))]
+    return hypothesis_tokens, source_tokens, reference_tokens
+
+
 def score(hypotheses: Sequence[str], sources: Sequence[str],
           references: Sequence[Sequence[str]]) -> dict:
     """Score hypotheses against their references and sources.
@@ -146,12 +163,7 @@ def score(hypotheses: Sequence[str], sources: Sequence[str],
         if len(lines) != len(hypotheses):
             raise ValueError(f"{len(hypotheses)} hypotheses but {len(lines)} {name}")
 
-    hypothesis_tokens = [tokenize(line) for line in hypotheses]
-    source_tokens = [[tokenize(line)] for line in sources]
-    # Per source, the list of its references (nltk's and py-rouge's layout).
-    reference_tokens = [[tokenize(reference_set[index]) for reference_set in references]
-                        for index in range(len(hypotheses))]
-
+    hypothesis_tokens, source_tokens, reference_tokens = tokenized(hypotheses, sources, references)
     metrics = {name: corpus_bleu_x100(hypothesis_tokens, reference_tokens, weights)
                for name, weights in BLEU_WEIGHTS.items()}
     metrics.update(rouge_f_x100(
@@ -163,7 +175,7 @@ def score(hypotheses: Sequence[str], sources: Sequence[str],
         [[" ".join(sentence_references[set_index]) for sentence_references in reference_tokens]
          for set_index in range(len(references))]).score
     metrics["self_bleu"] = corpus_bleu_x100(hypothesis_tokens, source_tokens, BLEU_WEIGHTS["bleu4"])
-    metrics["ibleu"] = IBLEU_ALPHA * metrics["bleu4"] - (1 - IBLEU_ALPHA) * metrics["self_bleu"]
+    metrics["ibleu"] = ibleu(metrics["bleu4"], metrics["self_bleu"])
     metrics["length"] = length_percent(hypothesis_tokens, reference_tokens)
     return {key: metrics[key] for key, _ in COLUMNS}
 
