@@ -109,6 +109,21 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
     table_only = run_recipe("quora/run.sh", environment, *systems, "--table-only")
     assert without_made_line(table_only.stdout) == without_made_line(first.stdout)
     assert modification_times(cache) == before
+    # The rows' hypotheses as committed files: pgkpr-score gives each row's scores from them alone.
+    exported = run_recipe("quora/run.sh", environment, *systems, "--table-only",
+                          "--hypotheses", str(tmp_path / "hypotheses"))
+    files = sorted(path.name for path in (tmp_path / "hypotheses").iterdir())
+    assert files == ["pgkpr-ref.seed1.test.hyp.gz", "pgkpr.seed1.test.hyp.gz",
+                     "transformer.seed1.test.hyp.gz"]
+    assert table_rows(exported.stdout) == rows
+    text = tmp_path / "work" / "text"
+    for name, file_name in [(experiment.TRANSFORMER, files[2]), (experiment.PGKPR_REF, files[0])]:
+        scored = subprocess.run(
+            [Path(sys.executable).parent / "pgkpr-score", "table", "--row",
+             f"{name}={tmp_path / 'hypotheses' / file_name}", "--src", text / "test.src",
+             "--refs", text / "test.tgt"], capture_output=True, text=True, check=True)
+        assert table_rows("\n\n" + scored.stdout)[name] == rows[name]
+    assert modification_times(cache) == before
 
     # A row scored before a metric existed is scored again from its generate.out, nothing rerun.
     transformer_result = next(cache.glob("transformer-*/decode-plain-*/result.json"))

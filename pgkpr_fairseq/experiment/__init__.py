@@ -17,7 +17,7 @@ whose final file exists is not recomputed; an interrupted training resumes from 
 
 One module per role: `systems` (the rows), `inputs` (the prepared data and its fingerprints), `cache`
 (keys, folder names, locks), `fairseq_runs` (commands, training, log reading), `runner` (a row's steps
-through the cache), `report` (the tables and speed ratios), `cli` (the command line).
+through the cache), `report` (the tables and speed ratios), `export` (the rows' hypotheses as files), `cli` (the command line).
 """
 from .cache import FolderLock, decode_settings, model_folder_name, model_settings, settings_hash
 from .cli import build_parser, main, parse_systems, resolve_device, resolve_paths

@@ -10,6 +10,7 @@ from typing import List, Optional, Sequence, Tuple
 from ..cli import run_command
 from ..scoring import read_sources_and_references
 from ..textio import InputError, atomic_output
+from .export import export_hypotheses
 from .inputs import Inputs
 from .messages import ExperimentError, progress
 from .report import format_report
@@ -78,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--cache", help="cache folder of trained models and rows [WORK/experiments]")
     where.add_argument("--output", help="also write the report (markdown) to this file "
                                         "[CACHE/results.md]")
+    where.add_argument("--hypotheses", metavar="DIR",
+                       help="also write each decoded row's hypotheses (one line per test source, in "
+                            "file order) to DIR/<system>.seed<N>.<split>.hyp.gz, for pgkpr-score")
     where.add_argument("--test-split", default="test",
                        help="split to generate and score [%(default)s]; references are "
                             "TEXT/SPLIT.ref0, .ref1, ... when present (MSCOCO), else TEXT/SPLIT.tgt")
@@ -144,6 +148,9 @@ def run(args: argparse.Namespace, command_line: str) -> None:
     with atomic_output(args.output) as handle:
         handle.write(report)
     progress(f"report written to {args.output}")
+    if args.hypotheses:
+        for path in export_hypotheses(results, args.hypotheses, args.seed, args.test_split):
+            progress(f"hypotheses written to {path}")
     if failures:
         raise ExperimentError(f"failed rows: {', '.join(failures)} (logs above)")
 

@@ -1,0 +1,35 @@
+"""Each decoded row's hypotheses as a compressed file that `pgkpr-score` reads (`--hypotheses`), so a
+table can be scored again without its models."""
+import gzip
+import os
+import re
+from typing import Dict, List
+
+from ..scoring import read_hypotheses
+from ..textio import atomic_output
+
+
+def hypothesis_file_name(system_name: str, seed: int, split: str) -> str:
+    """'PGKPR w/o L_con' with seed 2 on test -> 'pgkpr-without-l-con.seed2.test.hyp.gz'."""
+    slug = re.sub(r"[^a-z0-9]+", "-", system_name.lower().replace("w/o", "without")).strip("-")
+    return f"{slug}.seed{seed}.{split}.hyp.gz"
+
+
+def export_hypotheses(results: Dict[str, dict], directory: str, seed: int, split: str) -> List[str]:
+    """Write the hypotheses of every decoded row of `results` (their fairseq-generate output, in
+    test-file order, one line per source) to `directory`; returns the paths written. The copy floor
+    has none: its hypotheses are the test sources."""
+    os.makedirs(directory, exist_ok=True)
+    written = []
+    for name, result in results.items():
+        if "generation" not in result:
+            continue
+        generate_output = os.path.join(result["folder"], "generate.out")
+        path = os.path.join(directory, hypothesis_file_name(name, seed, split))
+        text = "".join(line + "\n" for line in read_hypotheses(generate_output, "fairseq"))
+        with atomic_output(path, "wb") as handle:
+            # mtime 0: the same hypotheses give the same bytes, so a re-export changes nothing in git
+            with gzip.GzipFile(fileobj=handle, mode="wb", mtime=0, filename="") as compressed:
+                compressed.write(text.encode("utf-8"))
+        written.append(path)
+    return written
