@@ -19,7 +19,6 @@ forward pass under the plugin's CPU bf16 autocast (pgkpr-experiment --precision 
 """
 import argparse
 import os
-import shlex
 import statistics
 import tempfile
 import time
@@ -87,14 +86,6 @@ class Trainee:
         return int(logging_output["ntokens"])
 
 
-def parse_variant(text: str):
-    """'LABEL=pgkpr-experiment options' -> (label, the options as a list)."""
-    label, separator, options = text.partition("=")
-    if not separator or not label.strip():
-        raise argparse.ArgumentTypeError(f"--variant {text!r}: expected LABEL=OPTIONS")
-    return label.strip(), shlex.split(options)
-
-
 def build_trainees(row_names, variants, precisions, experiment_args, save_dir: str):
     parser = experiment.build_parser()
     options = parser.parse_args(experiment_args)
@@ -124,7 +115,7 @@ def main() -> None:
     parser.add_argument("--rows", type=experiment.parse_systems,
                         default=f"{experiment.TRANSFORMER},{experiment.PGKPR}",
                         help="comma-separated trained rows, the first is the baseline [%(default)s]")
-    parser.add_argument("--variant", type=parse_variant, action="append", default=[],
+    parser.add_argument("--variant", type=experiment.parse_variant, action="append", default=[],
                         metavar="LABEL=OPTIONS",
                         help="add a PGKPR row trained with these pgkpr-experiment options besides "
                              "the common ones (repeatable), e.g. 'PGKPR, detached=--con-counterparts "

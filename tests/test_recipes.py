@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import threading
@@ -123,6 +124,20 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
              f"{name}={tmp_path / 'hypotheses' / file_name}", "--src", text / "test.src",
              "--refs", text / "test.tgt"], capture_output=True, text=True, check=True)
         assert table_rows("\n\n" + scored.stdout)[name] == rows[name]
+    assert modification_times(cache) == before
+    # scripts/compare_variants.py on the same cache: the rows' scores, a variant not trained yet
+    # pending, and the bootstrap against PGKPR.
+    runner_command = shlex.split(re.search(r"^Made .* by: `(.*)`$", first.stdout, re.M).group(1))
+    compared = subprocess.run(
+        [sys.executable, REPO / "scripts" / "compare_variants.py", "--rows", "Transformer,PGKPR",
+         "--variant", "tau 0.2=--con-temperature 0.2", "--samples", "50", "--",
+         *runner_command[1:]], capture_output=True, text=True, check=True, env=environment)
+    variant_rows = {line.split("|")[1].strip(): line.split("|")[2:-1]
+                    for line in compared.stdout.splitlines() if line.startswith("| ")}
+    for name in (experiment.TRANSFORMER, experiment.PGKPR):
+        assert variant_rows[name][0].strip() == rows[name].split("|")[5].strip()  # B-4
+    assert "[" in variant_rows[experiment.TRANSFORMER][6] and variant_rows[experiment.PGKPR][6].strip() == ""
+    assert variant_rows["tau 0.2"][0].strip() == "pending"
     assert modification_times(cache) == before
 
     # A row scored before a metric existed is scored again from its generate.out, nothing rerun.

@@ -20,9 +20,10 @@ One module per role: `systems` (the rows), `inputs` (the prepared data and its f
 through the cache), `report` (the tables and speed ratios), `export` (the rows' hypotheses as files), `cli` (the command line).
 """
 from .cache import FolderLock, decode_settings, model_folder_name, model_settings, settings_hash
-from .cli import build_parser, main, parse_systems, resolve_device, resolve_paths
+from .cli import build_parser, main, parse_systems, parse_variant, resolve_device, resolve_paths
 from .fairseq_runs import (child_environment, generate_command, parse_generate_log, parse_train_log,
                            run_training, train_command)
+from .export import export_hypotheses, hypothesis_file_name
 from .inputs import Inputs
 from .messages import ExperimentError
 from .report import format_ratios, format_report, speed_ratios
@@ -32,9 +33,9 @@ from .systems import PGKPR, PGKPR_REF, QUICK_SYSTEMS, SYSTEM_NAMES, TRANSFORMER,
 # Today's names, for `from pgkpr_fairseq import experiment` (the benchmark scripts, the tests).
 __all__ = [
     "FolderLock", "decode_settings", "model_folder_name", "model_settings", "settings_hash",
-    "build_parser", "main", "parse_systems", "resolve_device", "resolve_paths",
+    "build_parser", "main", "parse_systems", "parse_variant", "resolve_device", "resolve_paths",
     "child_environment", "generate_command", "parse_generate_log", "parse_train_log", "run_training",
-    "train_command", "Inputs", "ExperimentError", "format_ratios", "format_report", "speed_ratios",
+    "train_command", "export_hypotheses", "hypothesis_file_name", "Inputs", "ExperimentError", "format_ratios", "format_report", "speed_ratios",
     "Experiment", "PGKPR", "PGKPR_REF", "QUICK_SYSTEMS", "SYSTEM_NAMES", "TRANSFORMER", "System",
     "make_systems",
 ]

@@ -33,6 +33,15 @@ def parse_systems(text: str) -> List[str]:
     return names
 
 
+def parse_variant(text: str) -> Tuple[str, List[str]]:
+    """'LABEL=pgkpr-experiment options' -> (label, the options as a list): a row of the benchmark
+    scripts trained with these options besides the common ones."""
+    label, separator, options = text.partition("=")
+    if not separator or not label.strip():
+        raise argparse.ArgumentTypeError(f"--variant {text!r}: expected LABEL=OPTIONS")
+    return label.strip(), shlex.split(options)
+
+
 def recipe_options() -> List[Tuple[str, Tuple[str, ...]]]:
     """The options the recipes set from environment variables (scripts/experiment_env.sh), each with
     its variables: every setting, and --cache."""
