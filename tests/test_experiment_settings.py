@@ -135,19 +135,29 @@ def test_every_setting_reaches_its_cache_key_and_its_fairseq_commands(settings_c
                                          fairseq_options_of(setting, value))
 
 
-def test_recipes_turn_their_variables_into_the_declared_options():
-    variables = {name for _, names in recipe_options() for name in names}
-    environment = {name: value for name, value in os.environ.items() if name not in variables}
+FAST = ["--rec-softmax", "tags", "--con-counterparts", "detached", "--con-candidates", "targets"]
+
+
+@pytest.mark.parametrize("variables, fast_options", [
+    ({}, FAST),  # the recipes' default: PGKPR's fast configuration
+    ({"FAITHFUL": "1"}, []),  # eq. 2-3 as the paper writes them
+    ({"CON_CANDIDATES": "sources_and_targets"}, FAST[:4] + ["--con-candidates", "sources_and_targets"]),
+])
+def test_recipes_turn_their_variables_into_the_declared_options(variables, fast_options):
+    declared = {name for _, names in recipe_options() for name in names}
+    environment = {name: value for name, value in os.environ.items()
+                   if name not in declared and name != "FAITHFUL"}
     environment.update(PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}", LAYERS="2",
                        DECODER_LAYERS="3", TRAIN_SEED="7", GEN_MAX_LEN="9", EMBED_DIM="",
-                       TRAIN_ARGS="--fp16 --update-freq 2", CACHE="/a cache")
+                       TRAIN_ARGS="--fp16 --update-freq 2", CACHE="/a cache", **variables)
     # CON_WEIGHT as the recipes set it: a shell variable, not exported.
     script = (f"source {REPO}/scripts/experiment_env.sh; CON_WEIGHT=1; experiment_options; "
               'printf "%s\\n" "${EXPERIMENT_ARGS[@]}"')
     done = subprocess.run(["bash", "-c", script], env=environment, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     # PRECISION unset: the recipes' own choice (bf16 where the CPU has it)
-    assert done.stdout.splitlines() == [
-        "--encoder-layers", "2", "--decoder-layers", "3", "--con-weight", "1",
-        "--precision", recipe_precision()[0], "--seed", "7",
-        "--train-args", "--fp16 --update-freq 2", "--max-len", "9", "--cache", "/a cache"]
+    expected = ["--encoder-layers", "2", "--decoder-layers", "3", *fast_options[:2],
+                "--con-weight", "1", *fast_options[2:], "--precision", recipe_precision()[0],
+                "--seed", "7", "--train-args", "--fp16 --update-freq 2", "--max-len", "9",
+                "--cache", "/a cache"]
+    assert done.stdout.splitlines() == expected
