@@ -92,11 +92,23 @@ def measure_pinning(args):
         results, seconds = timed(lambda: paraphraser.paraphrase(sources, beam=args.beam,
                                                                  batch_size=args.batch_size, **options))
         outputs = [paraphrases[0].tokens if paraphrases else "" for paraphrases in results]
-        found = sum(word in output.split() for word, output in zip(words, outputs))
+        found = [word in output.split() for word, output in zip(words, outputs)]
+        # Whether the word was a keyword of the TS_s the output came from, and how often it was
+        # kept as one and as not one: does the model treat TS_s's first part as words to keep?
+        keyword = [bool(paraphrases) and word in paraphrases[0].keywords
+                   for word, paraphrases in zip(words, results)]
         metrics = scoring.score(outputs, sources, [references])
-        rows.append([name, f"{100 * found / len(words):.1f}", f"{metrics['bleu4']:.2f}",
-                     f"{metrics['self_bleu']:.2f}", f"{metrics['ibleu']:.2f}", f"{len(sources) / seconds:.1f}"])
-    print(table(["decoding", "word kept %", "BLEU-4", "self-BLEU", "iBLEU", "sentences/s"], rows))
+        rows.append([name, percent(found), percent(keyword),
+                     percent([f for f, k in zip(found, keyword) if k]),
+                     percent([f for f, k in zip(found, keyword) if not k]),
+                     f"{metrics['bleu4']:.2f}", f"{metrics['self_bleu']:.2f}", f"{metrics['ibleu']:.2f}",
+                     f"{len(sources) / seconds:.1f}"])
+    print(table(["decoding", "word kept %", "word a keyword %", "kept % as a keyword",
+                 "kept % as not one", "BLEU-4", "self-BLEU", "iBLEU", "sentences/s"], rows))
+
+
+def percent(flags) -> str:
+    return f"{100 * sum(flags) / len(flags):.1f}" if flags else "n/a"
 
 
 def pairwise_bleu(outputs_per_sentence):
