@@ -9,8 +9,9 @@ with a paired bootstrap of BLEU-4 and iBLEU against one row.
 The rows are --rows with the common options, then a PGKPR row per --variant trained with its options
 besides the common ones (the variant's win). Each row is read from pgkpr-experiment's cache; with
 --run, the rows not cached yet are first computed by pgkpr-experiment itself, one after the other
-(interrupt and rerun to resume: its cache keeps what is done). A row not computed yet shows as
-pending. The table gives each row's BLEU-4, iBLEU, self-BLEU, Len% and best epoch, and its BLEU-4
+(interrupt and rerun to resume: its cache keeps what is done). A second instance of the same
+command computes other rows meanwhile: a row whose model another run is training is left to it. A
+row not computed yet shows as pending. The table gives each row's BLEU-4, iBLEU, self-BLEU, Len% and best epoch, and its BLEU-4
 and iBLEU minus the --against row's, with the 95% interval and p of `pgkpr-score bootstrap`.
 """
 import argparse
@@ -55,8 +56,9 @@ def compute(row: Row) -> None:
     command = ["pgkpr-experiment", *row.options, "--systems", row.system.name, "--output", report]
     print(f"== {row.label}: {' '.join(command)}", file=sys.stderr, flush=True)
     if subprocess.call(command) != 0:
-        print(f"== {row.label}: pgkpr-experiment failed; the table shows it as pending",
-              file=sys.stderr)
+        # e.g. another instance holds the row's model folder: it computes the row, this one goes on
+        print(f"== {row.label}: not computed here (pgkpr-experiment's message above); the table "
+              "shows it as pending", file=sys.stderr)
 
 
 def format_table(rows: List[Row], against: Row, samples: int) -> str:
