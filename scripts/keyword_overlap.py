@@ -14,14 +14,15 @@ import os
 from pgkpr_fairseq.textio import read_lines
 
 
-def overlap(sources, targets, probabilities):
+def overlap(sources, targets, probabilities, probability_path):
     """(P(in target | keyword), P(in target | not a keyword), mean keyword probability)."""
     kept_keyword = keyword = kept_other = other = 0.0
-    for source, target, line in zip(sources, targets, probabilities):
+    for number, (source, target, line) in enumerate(zip(sources, targets, probabilities), 1):
         words, target_words = source.split(), set(target.split())
         values = [float(value) for value in line.split()]
         if len(values) != len(words):
-            raise SystemExit(f"{len(words)} words but {len(values)} probabilities: {source!r}")
+            raise SystemExit(f"{probability_path}:{number}: {len(values)} probabilities for the "
+                             f"{len(words)} words of the source")
         for word, probability in zip(words, values):
             in_target = word in target_words
             keyword += probability
@@ -43,7 +44,12 @@ def main() -> None:
     print(f"| stream ({args.split}, {len(sources)} pairs) | in target: keywords % | in target: "
           "other words % | mean keyword probability |\n|---|---:|---:|---:|")
     for stream in args.streams.split(","):
-        with_keyword, without, mean = overlap(sources, targets, read_lines(f"{prefix}.{stream}"))
+        path = f"{prefix}.{stream}"
+        probabilities = read_lines(path)
+        if not len(sources) == len(targets) == len(probabilities):
+            raise SystemExit(f"{prefix}.src, .tgt and {path} have {len(sources)}, {len(targets)} "
+                             f"and {len(probabilities)} lines")
+        with_keyword, without, mean = overlap(sources, targets, probabilities, path)
         print(f"| {stream} | {100 * with_keyword:.1f} | {100 * without:.1f} | {mean:.3f} |")
 
 
