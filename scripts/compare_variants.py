@@ -11,8 +11,9 @@ besides the common ones (the variant's win). Each row is read from pgkpr-experim
 --run, the rows not cached yet are first computed by pgkpr-experiment itself, one after the other
 (interrupt and rerun to resume: its cache keeps what is done). A second instance of the same
 command computes other rows meanwhile: a row whose model another run is training is left to it. A
-row not computed yet shows as pending. The table gives each row's BLEU-4, iBLEU, self-BLEU, Len% and best epoch, and its BLEU-4
-and iBLEU minus the --against row's, with the 95% interval and p of `pgkpr-score bootstrap`.
+row not computed yet shows as pending. The table gives each row's BLEU-4, iBLEU, self-BLEU, Len%
+and best epoch, and its BLEU-4 and iBLEU minus the --against row's, with the 95% interval and p of
+`pgkpr-score bootstrap`.
 """
 import argparse
 import os

@@ -17,7 +17,8 @@ whose final file exists is not recomputed; an interrupted training resumes from 
 
 One module per role: `systems` (the rows), `inputs` (the prepared data and its fingerprints), `cache`
 (keys, folder names, locks), `fairseq_runs` (commands, training, log reading), `runner` (a row's steps
-through the cache), `report` (the tables and speed ratios), `export` (the rows' hypotheses as files), `cli` (the command line).
+through the cache), `report` (the tables and speed ratios), `export` (the rows' hypotheses as files),
+`cli` (the command line).
 """
 from .cache import FolderLock, decode_settings, model_folder_name, model_settings, settings_hash
 from .cli import build_parser, main, parse_systems, parse_variant, resolve_device, resolve_paths
@@ -35,7 +36,8 @@ __all__ = [
     "FolderLock", "decode_settings", "model_folder_name", "model_settings", "settings_hash",
     "build_parser", "main", "parse_systems", "parse_variant", "resolve_device", "resolve_paths",
     "child_environment", "generate_command", "parse_generate_log", "parse_train_log", "run_training",
-    "train_command", "export_hypotheses", "hypothesis_file_name", "Inputs", "ExperimentError", "format_ratios", "format_report", "speed_ratios",
+    "train_command", "export_hypotheses", "hypothesis_file_name", "Inputs", "ExperimentError",
+    "format_ratios", "format_report", "speed_ratios",
     "Experiment", "PGKPR", "PGKPR_REF", "QUICK_SYSTEMS", "SYSTEM_NAMES", "TRANSFORMER", "System",
     "make_systems",
 ]
