@@ -28,5 +28,6 @@ def test_a_probability_line_of_the_wrong_length_is_refused(tmp_path):
     (tmp_path / "train.kwprob_ref").write_text("1\n")
     done = subprocess.run([sys.executable, REPO / "scripts" / "keyword_overlap.py", "--text", tmp_path,
                            "--streams", "kwprob_ref"], capture_output=True, text=True)
-    assert done.returncode != 0
-    assert f"{tmp_path / 'train.kwprob_ref'}:1: 1 probabilities for the 2 words" in done.stderr
+    assert done.returncode == 1
+    assert (f"{tmp_path / 'train.kwprob_ref'}:1: 1 values for the 2 words of "
+            f"{tmp_path / 'train.src'}:1") in done.stderr
