@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from typing import List, Optional
 
 from pgkpr_fairseq import bootstrap, experiment
@@ -33,7 +34,9 @@ class Row:
     options: List[str]  # pgkpr-experiment's command line for this row
     result: Optional[dict] = None
 
+    @cached_property
     def runner(self) -> experiment.Experiment:
+        """The runner for this row's options (it caches the data's fingerprints)."""
         args = experiment.build_parser().parse_args(self.options)
         inputs = experiment.resolve_paths(args)
         experiment.resolve_device(args)
@@ -50,9 +53,9 @@ def build_rows(row_names: List[str], variants, experiment_args: List[str]) -> Li
 
 def compute(row: Row) -> None:
     """pgkpr-experiment on this one row; its report goes beside the cache's results.md."""
-    runner = row.runner()
-    slug = experiment.hypothesis_file_name(row.label, runner.args.seed, runner.args.test_split)
-    report = os.path.join(runner.args.cache, "variants", slug.replace(".hyp.gz", ".md"))
+    args = row.runner.args
+    report = os.path.join(args.cache, "variants",
+                          experiment.file_stem(row.label, args.seed, args.test_split) + ".md")
     os.makedirs(os.path.dirname(report), exist_ok=True)
     command = ["pgkpr-experiment", *row.options, "--systems", row.system.name, "--output", report]
     print(f"== {row.label}: {' '.join(command)}", file=sys.stderr, flush=True)
@@ -63,7 +66,7 @@ def compute(row: Row) -> None:
 
 
 def format_table(rows: List[Row], against: Row, samples: int) -> str:
-    runner = against.runner()
+    runner = against.runner
     sources, references = read_sources_and_references(runner.inputs.source_path(),
                                                        runner.inputs.reference_paths())
 
@@ -122,11 +125,10 @@ def main() -> None:
         parser.error(f"--against {against_label!r}: not a row ({', '.join(labels)})")
 
     for row in rows:
-        runner = row.runner()
-        row.result = runner.cached_row(row.system)
+        row.result = row.runner.cached_row(row.system)
         if row.result is None and args.run:
             compute(row)
-            row.result = runner.cached_row(row.system)
+            row.result = row.runner.cached_row(row.system)
     table = format_table(rows, rows[labels.index(against_label)], args.samples)
     print(table)
     if args.output:

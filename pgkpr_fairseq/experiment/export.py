@@ -9,10 +9,16 @@ from ..scoring import read_hypotheses
 from ..textio import atomic_output
 
 
+def file_stem(name: str, seed: int, split: str) -> str:
+    """A row's name as the start of a file name: 'PGKPR w/o L_con' with seed 2 on test ->
+    'pgkpr-without-l-con.seed2.test'."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower().replace("w/o", "without")).strip("-")
+    return f"{slug}.seed{seed}.{split}"
+
+
 def hypothesis_file_name(system_name: str, seed: int, split: str) -> str:
     """'PGKPR w/o L_con' with seed 2 on test -> 'pgkpr-without-l-con.seed2.test.hyp.gz'."""
-    slug = re.sub(r"[^a-z0-9]+", "-", system_name.lower().replace("w/o", "without")).strip("-")
-    return f"{slug}.seed{seed}.{split}.hyp.gz"
+    return file_stem(system_name, seed, split) + ".hyp.gz"
 
 
 def export_hypotheses(results: Dict[str, dict], directory: str, seed: int, split: str) -> List[str]:
