@@ -34,6 +34,7 @@ class AnnotatedSource:
     words: List[str]
     tags: List[str]  # one POS tag per word
     probs: np.ndarray  # one keyword probability per word (stage one, mode self)
+    pinned: Optional[np.ndarray] = None  # one flag per word: to keep (the API's keep=)
 
 
 class TypedTokens(list):
@@ -104,7 +105,7 @@ def inference_dataset(
     sources: Sequence[AnnotatedSource], dictionary, selection: KeywordSelection,
     constraints: Optional[torch.Tensor] = None, left_pad_source: bool = True, pipeline: str = "",
 ) -> PGKPRDataset:
-    """The PGKPR dataset of annotated sentences: TS_s from their tags and keyword probabilities
+    """The PGKPR dataset of annotated sentences: TS_s from their tags, keyword probabilities and pins
     (unknown words are `<unk>` in TS_s, but were tagged and scored as typed)."""
     tag_ids = {}
     for tag in {tag for source in sources for tag in source.tags}:
@@ -112,7 +113,7 @@ def inference_dataset(
         if tag_ids[tag] == dictionary.unk():
             raise ValueError(f"POS tag {tag} of the spaCy pipeline {pipeline} is not in the model's "
                              f"dictionary: prepare and tag with one pipeline")
-    tokens, src_pos, src_word, src_kwprob = [], [], [], []
+    tokens, src_pos, src_word, src_kwprob, src_pinned = [], [], [], [], []
     for source in sources:
         ids = dictionary.encode_line(" ".join(source.symbols), add_if_not_exist=False).long()
         # A typed "</s>" or "<pad>" is a word, not the end of the sentence or padding.
@@ -122,10 +123,12 @@ def inference_dataset(
         src_word.append(torch.LongTensor(source.word_index))
         token_probs = source.probs[np.asarray(source.word_index, dtype=np.int64)]
         src_kwprob.append(torch.from_numpy(quantize_probs(token_probs).astype("int64")))
+        word_pinned = source.pinned if source.pinned is not None else np.zeros(len(source.words), bool)
+        src_pinned.append(word_pinned[np.asarray(source.word_index, dtype=np.int64)])
     source_tokens = ListDataset(tokens, sizes=np.array([len(t) for t in tokens]))
     return PGKPRDataset(source_tokens, None, src_pos, None, src_word, [src_kwprob], dictionary, selection,
                         shuffle=False, left_pad_source=left_pad_source, constraints=constraints,
-                        training_inputs=NO_TRAINING_INPUTS)
+                        training_inputs=NO_TRAINING_INPUTS, src_pinned=src_pinned)
 
 
 def empty_hypothesis() -> dict:

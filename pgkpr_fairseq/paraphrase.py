@@ -159,8 +159,10 @@ class Paraphraser(GeneratorHubInterface):
         order; for one sentence given as a string, its list), best score first.
 
         `keep`: words (or phrases) to keep, for every sentence, or one list per sentence. Each is
-        tokenized like the sentences; where it occurs it is forced to be a keyword (probability 1,
-        so it stays in TS_s's first part); with `hard_constraints` it must also appear in the output
+        tokenized like the sentences; where it occurs it is pinned: forced to be a keyword
+        (probability 1, so it stays in TS_s's first part) and shown in the second part too, as a
+        model trained with --train-pin-rate learned to keep such words (`perturb.two_part`); with
+        `hard_constraints` it must also appear in the output
         (fairseq's lexically constrained beam search). A word that a sentence does not contain is
         not pinned there (warned).
         `diverse`: `n` keyword draws (seeds --inference-keyword-seed + 0 .. n-1), each decoded
@@ -211,7 +213,7 @@ class Paraphraser(GeneratorHubInterface):
         return results[0] if single else results
 
     def _pin(self, sentences, sources: Sequence[AnnotatedSource], keep: Keep, hard_constraints: bool):
-        """Force the kept words of every sentence to be keywords (in place); the packed lexical
+        """Pin the kept words of every sentence (in place); the packed lexical
         constraints of fairseq's constrained beam search when `hard_constraints`, else None."""
         if keep is None or isinstance(keep, str):
             keep = [keep] if isinstance(keep, str) else []
@@ -229,8 +231,11 @@ class Paraphraser(GeneratorHubInterface):
                     absent.append(f"{phrase!r} in {_label(sentence)}")
                     continue
                 source.probs = source.probs.copy()
+                if source.pinned is None:
+                    source.pinned = np.zeros(len(source.words), dtype=bool)
                 for start in starts:
                     source.probs[start:start + len(words)] = 1.0
+                    source.pinned[start:start + len(words)] = True
                 ids = self.src_dict.encode_line(" ".join(self.segment(words)[0]), add_if_not_exist=False,
                                                 append_eos=False).long()
                 if hard_constraints and (ids == self.src_dict.unk()).any():

@@ -22,31 +22,35 @@ def is_pos_token(symbol: str) -> bool:
     return len(symbol) > 2 and symbol[0] == "[" and symbol[-1] == "]" and symbol not in (SEP, NOK)
 
 
-def two_part(words, tags, is_keyword, sep, nok) -> Tuple[np.ndarray, np.ndarray]:
+def two_part(words, tags, is_keyword, sep, nok, pinned=None) -> Tuple[np.ndarray, np.ndarray]:
     """TS_s and its reconstruction targets, for words (or word ids) with their POS tokens.
 
     part 1: keywords kept, every other word replaced by its POS token;
     part 2: the other way round; the two joined by `sep` (length 2l+1).
     Targets: part 1 -> the POS token of every word; `sep` -> itself; part 2 -> the word where it is a
     keyword, else `nok`.
+    `pinned` (beyond the paper: words to keep in the paraphrase) are keywords shown as words in both
+    parts, a pattern no keyword draw makes, so that a model trained with pins can tell them apart.
     """
     words, tags = np.asarray(words), np.asarray(tags)
     keep = np.asarray(is_keyword, dtype=bool)
-    if not (len(words) == len(tags) == len(keep)):
-        raise ValueError(
-            f"words, tags and keyword flags differ in length: {len(words)}, {len(tags)}, {len(keep)}"
-        )
-    tokens = np.concatenate([np.where(keep, words, tags), [sep], np.where(keep, tags, words)])
+    pinned = np.zeros(len(keep), dtype=bool) if pinned is None else np.asarray(pinned, dtype=bool)
+    if not (len(words) == len(tags) == len(keep) == len(pinned)):
+        raise ValueError(f"words, tags, keyword and pin flags differ in length: {len(words)}, "
+                         f"{len(tags)}, {len(keep)}, {len(pinned)}")
+    keep = keep | pinned
+    tokens = np.concatenate([np.where(keep, words, tags), [sep], np.where(keep & ~pinned, tags, words)])
     targets = np.concatenate([tags, [sep], np.where(keep, words, nok)])
     return tokens, targets
 
 
 def two_part_input(
-    words: Sequence[str], pos_tags: Sequence[str], is_keyword: Sequence[bool]
+    words: Sequence[str], pos_tags: Sequence[str], is_keyword: Sequence[bool],
+    pinned: Optional[Sequence[bool]] = None,
 ) -> Tuple[List[str], List[str]]:
     """`two_part` on strings: POS tags given bare (NN), written as tokens ([NN])."""
     tokens, targets = two_part(
-        list(words), [pos_token(t) for t in pos_tags], is_keyword, SEP, NOK
+        list(words), [pos_token(t) for t in pos_tags], is_keyword, SEP, NOK, pinned
     )
     return tokens.tolist(), targets.tolist()
 
@@ -80,3 +84,16 @@ def keyword_mask(
     else:
         word_is_keyword = word_probs >= threshold
     return word_is_keyword[token_words]
+
+
+def training_pins(token_words: np.ndarray, token_in_target: np.ndarray, rate: float,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Which tokens are pinned in a training example (beyond the paper): every source word whose
+    tokens all occur in the target is pinned with probability `rate`, one coin per word, so that
+    the model sees pinned words and learns to keep them."""
+    token_words = np.asarray(token_words)
+    num_words = int(token_words[-1]) + 1 if len(token_words) else 0
+    word_in_target = np.ones(num_words, dtype=bool)
+    np.logical_and.at(word_in_target, token_words, np.asarray(token_in_target, dtype=bool))
+    word_is_pinned = word_in_target & (rng.random(num_words) < rate)
+    return word_is_pinned[token_words]

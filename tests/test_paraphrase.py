@@ -101,6 +101,29 @@ def test_kept_word_becomes_a_keyword_and_hard_constraints_put_it_in_the_output(p
     assert forced and all(word in p.tokens.split() for p in forced)
 
 
+def test_kept_word_is_shown_in_both_parts_of_ts_s(paraphraser, training_sentences, monkeypatch):
+    """As --train-pin-rate shows the pinned words of training examples (perturb.two_part)."""
+    datasets = []
+
+    def recording_dataset(*args, **kwargs):
+        datasets.append(build(*args, **kwargs))
+        return datasets[-1]
+
+    build = paraphrase_module.inference_dataset
+    monkeypatch.setattr(paraphrase_module, "inference_dataset", recording_dataset)
+    sentence = training_sentences[0]
+    word = paraphraser.prepare([sentence])[0].words[1]
+    for keep in (None, [word]):
+        paraphraser.paraphrase(sentence, keep=keep)
+    unpinned, pinned = (dataset[0]["source"].tolist() for dataset in datasets)
+    word_id, l = paraphraser.src_dict.index(word), (len(pinned) - 2) // 2
+    assert pinned[1] == pinned[l + 2] == word_id  # word 1 in part 1 and in part 2
+    assert unpinned.count(word_id) == 1
+    others = [j for j in range(2 * l + 2) if j not in (1, l + 2)]
+    # the other words' coins fall as before
+    assert [pinned[j] for j in others] == [unpinned[j] for j in others]
+
+
 def test_kept_word_missing_from_a_sentence_is_warned_about(paraphraser, training_sentences, caplog):
     with caplog.at_level(logging.WARNING):
         results = paraphraser.paraphrase(training_sentences[:2], keep=[["paris"], []])
