@@ -12,7 +12,8 @@ TEXT_DIR holds SPLIT.src and SPLIT.tgt (one sentence per line, e.g. ../shared/da
 
 - pinning: one content word per sentence (a noun, verb, adjective or adverb that is not a stop word,
   drawn with --seed), decoded with no pinning, soft pinning (keep) and soft + hard constraints:
-  how often the word is in the output, BLEU-4, self-BLEU, iBLEU and sentences/s.
+  how often the word is in the output (of all words, and of the words in the model's vocabulary,
+  the only ones it can write), BLEU-4, self-BLEU, iBLEU and sentences/s.
 - diversity: n outputs per sentence from beam search's n best, diverse beam search (n groups),
   top-p sampling and keyword resampling (diverse=True): mean pairwise BLEU-4 among each
   sentence's outputs (lower is more diverse; fewer than n distinct outputs count as the best one
@@ -86,6 +87,10 @@ def measure_pinning(args):
     sources, references = [sources[i] for i in kept], [references[i] for i in kept]
     words = [chosen[i] for i in kept]
     print(f"{len(kept)} of {len(chosen)} sentences have a content word", file=sys.stderr)
+    # A word outside the model's vocabulary can never be output: the ceiling of any pinning.
+    dictionary = paraphraser.src_dict
+    writable = [all(dictionary.index(piece) != dictionary.unk() for piece in paraphraser.segment([w])[0])
+                for w in words]
     rows = []
     for name, options in (("no pinning", {}), ("soft pinning (keep)", {"keep": [[w] for w in words]}),
                           ("soft + hard constraints", {"keep": [[w] for w in words], "hard_constraints": True})):
@@ -98,12 +103,14 @@ def measure_pinning(args):
         keyword = [bool(paraphrases) and word in paraphrases[0].keywords
                    for word, paraphrases in zip(words, results)]
         metrics = scoring.score(outputs, sources, [references])
-        rows.append([name, percent(found), percent(keyword),
+        rows.append([name, percent(found), percent([f for f, w in zip(found, writable) if w]),
+                     percent(keyword),
                      percent([f for f, k in zip(found, keyword) if k]),
                      percent([f for f, k in zip(found, keyword) if not k]),
                      f"{metrics['bleu4']:.2f}", f"{metrics['self_bleu']:.2f}", f"{metrics['ibleu']:.2f}",
                      f"{len(sources) / seconds:.1f}"])
-    print(table(["decoding", "word kept %", "word a keyword %", "kept % as a keyword",
+    print(f"{sum(writable)} of the {len(words)} words are in the model's vocabulary", file=sys.stderr)
+    print(table(["decoding", "word kept %", "kept % of words in the vocabulary", "word a keyword %", "kept % as a keyword",
                  "kept % as not one", "BLEU-4", "self-BLEU", "iBLEU", "sentences/s"], rows))
 
 
