@@ -160,8 +160,8 @@ class Paraphraser(GeneratorHubInterface):
 
         `keep`: words (or phrases) to keep, for every sentence, or one list per sentence. Each is
         tokenized like the sentences; where it occurs it is pinned: forced to be a keyword
-        (probability 1, so it stays in TS_s's first part) and shown in the second part too, as a
-        model trained with --train-pin-rate learned to keep such words (`perturb.two_part`); with
+        (probability 1, so it stays in TS_s's first part) and shown in the second part too, where a
+        keyword draw shows its POS tag (`perturb.two_part`): a word shown twice is copied more; with
         `hard_constraints` it must also appear in the output
         (fairseq's lexically constrained beam search). A word that a sentence does not contain is
         not pinned there (warned).

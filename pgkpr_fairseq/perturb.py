@@ -29,8 +29,8 @@ def two_part(words, tags, is_keyword, sep, nok, pinned=None) -> Tuple[np.ndarray
     part 2: the other way round; the two joined by `sep` (length 2l+1).
     Targets: part 1 -> the POS token of every word; `sep` -> itself; part 2 -> the word where it is a
     keyword, else `nok`.
-    `pinned` (beyond the paper: words to keep in the paraphrase) are keywords shown as words in both
-    parts, a pattern no keyword draw makes, so that a model trained with pins can tell them apart.
+    `pinned` (beyond the paper: words a user asks to keep) are keywords shown as words in both parts,
+    a pattern no keyword draw makes: a word shown twice is copied more often (BENCHMARKS.md).
     """
     words, tags = np.asarray(words), np.asarray(tags)
     keep = np.asarray(is_keyword, dtype=bool)
@@ -85,15 +85,3 @@ def keyword_mask(
         word_is_keyword = word_probs >= threshold
     return word_is_keyword[token_words]
 
-
-def training_pins(token_words: np.ndarray, token_in_target: np.ndarray, rate: float,
-                  rng: np.random.Generator) -> np.ndarray:
-    """Which tokens are pinned in a training example (beyond the paper): every source word whose
-    tokens all occur in the target is pinned with probability `rate`, one coin per word, so that
-    the model sees pinned words and learns to keep them."""
-    token_words = np.asarray(token_words)
-    num_words = int(token_words[-1]) + 1 if len(token_words) else 0
-    word_in_target = np.ones(num_words, dtype=bool)
-    np.logical_and.at(word_in_target, token_words, np.asarray(token_in_target, dtype=bool))
-    word_is_pinned = word_in_target & (rng.random(num_words) < rate)
-    return word_is_pinned[token_words]

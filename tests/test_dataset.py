@@ -83,26 +83,6 @@ def test_draws_are_reproducible_per_epoch_and_differ_across_epochs(data_bin):
     assert train[5]["source"].tolist() == draws[1][5]
 
 
-def test_training_pins_words_of_the_target_in_both_parts(data_bin):
-    plain, dictionary = load(data_bin, "train", KeywordSelection("sample", seed=7))
-    pinning, _ = load(data_bin, "train", KeywordSelection("sample", seed=7), pin_rate=0.5)
-    pinned_examples = 0
-    for i in range(len(plain)):
-        words = plain.src[i][:-1].tolist()
-        l, target = len(words), set(plain.tgt[i].tolist())
-        tokens, plain_tokens = pinning[i]["source"].tolist(), plain[i]["source"].tolist()
-        shown_twice = [j for j in range(l) if tokens[j] == words[j] == tokens[l + 1 + j]]
-        assert all(words[j] in target for j in shown_twice)
-        # the keyword draw is the same; pins only add words to part 1 and show them in part 2
-        assert [j for j in range(l) if plain_tokens[j] == words[j] and j not in shown_twice] == [
-            j for j in range(l) if tokens[j] == words[j] and j not in shown_twice]
-        pinned_examples += bool(shown_twice)
-    assert pinned_examples > len(plain) // 3
-    # no pins at all without a rate or a target
-    valid, _ = load(data_bin, "valid", pin_rate=0.0)
-    assert all(valid.pinned_mask(i) is None for i in range(len(valid)))
-
-
 def test_threshold_selection_keeps_probable_words(data_bin):
     dataset, _ = load(data_bin, selection=KeywordSelection("threshold", threshold=0.5))
     for i in range(len(dataset)):

@@ -102,7 +102,7 @@ def test_kept_word_becomes_a_keyword_and_hard_constraints_put_it_in_the_output(p
 
 
 def test_kept_word_is_shown_in_both_parts_of_ts_s(paraphraser, training_sentences, monkeypatch):
-    """As --train-pin-rate shows the pinned words of training examples (perturb.two_part)."""
+    """Pinned: a keyword, shown as the word in part 2 too, where a keyword's POS tag stands."""
     datasets = []
 
     def recording_dataset(*args, **kwargs):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pgkpr_fairseq.perturb import is_pos_token, keyword_mask, training_pins, two_part, two_part_input
+from pgkpr_fairseq.perturb import is_pos_token, keyword_mask, two_part, two_part_input
 
 WORDS = "what are good workouts to lose belly fat ?".split()
 TAGS = "WDT VBP JJ NNS TO VB NN NN .".split()
@@ -46,17 +46,6 @@ def test_a_pinned_word_is_a_keyword_shown_in_both_parts():
     # reconstructed as the keywords they are
     assert " ".join(targets[10:]) == "[NOK] [NOK] good workouts [NOK] [NOK] belly [NOK] [NOK]"
     assert two_part_input(WORDS, TAGS, keywords, [False] * len(WORDS)) == two_part_input(WORDS, TAGS, keywords)
-
-
-def test_training_pins_only_words_of_the_target():
-    token_words = np.array([0, 0, 1, 2, 3])
-    in_target = np.array([True, False, True, True, False])  # word 0 has a piece missing
-    rng = np.random.default_rng(0)
-    draws = np.array([training_pins(token_words, in_target, 0.3, rng) for _ in range(4000)])
-    assert not draws[:, [0, 1, 4]].any()
-    assert abs(draws[:, 2].mean() - 0.3) < 0.03 and abs(draws[:, 3].mean() - 0.3) < 0.03
-    assert not training_pins(token_words, in_target, 0.0, rng).any()
-    assert training_pins(token_words, np.ones(5, bool), 1.0, rng).all()
 
 
 def test_length_mismatch_is_an_error():

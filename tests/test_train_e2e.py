@@ -141,14 +141,6 @@ def test_batches_carry_only_the_inputs_of_the_criterions_losses(data_bin, rec_we
     assert not {"reconstruction_target", "contrastive_sources", "contrastive_targets"} & set(batch)
 
 
-def test_pin_rate_pins_the_training_split_only(data_bin):
-    task, _, _ = build(data_bin, 1.0, 0.1, "--train-pin-rate", "0.5")
-    task.load_dataset("train")
-    train, valid = task.dataset("train"), task.dataset("valid")
-    assert sum(train.pinned_mask(i).any() for i in range(len(train))) > len(train) // 3
-    assert all(valid.pinned_mask(i) is None for i in range(len(valid)))
-
-
 def test_targets_only_candidates_encode_no_source(data_bin):
     """--con-candidates targets: eq. 3 against the batch's targets, without encoding s [SEP] POS(s)."""
     torch.manual_seed(0)

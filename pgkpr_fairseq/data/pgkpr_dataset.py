@@ -37,15 +37,8 @@ class KeywordSelection:
             return 0
         return int(np.random.default_rng([self.seed, epoch, index, STREAM_CHOICE]).integers(count))
 
-    def pins(self, rate: float, token_words, token_in_target, epoch: int, index: int) -> np.ndarray:
-        """The training pins of an example (`perturb.training_pins`), seeded like its keyword
-        coins but independent of them."""
-        rng = np.random.default_rng([self.seed, epoch, index, PIN_CHOICE])
-        return perturb.training_pins(token_words, token_in_target, rate, rng)
 
-
-# The 4th entry of the seed sequences of a stream choice and of the training pins (keyword coins have 3)
-STREAM_CHOICE, PIN_CHOICE = 1, 2
+STREAM_CHOICE = 1  # the 4th entry of the seed sequence of a stream choice (keyword coins have 3)
 
 
 @dataclass(frozen=True)
@@ -70,8 +63,7 @@ class PGKPRDataset(FairseqDataset):
     `t [SEP] POS(t) </s>`. The keyword draw depends on the epoch
     (`set_epoch`), so every epoch sees a fresh perturbation. `src_kwprobs` holds one or more
     keyword-probability streams; with several, each example reads one, chosen per epoch.
-    Pinned words (`perturb.two_part`) come from `src_pinned` (inference: one flag per source
-    token), or, with `pin_rate` on a split with targets, from `KeywordSelection.pins` each epoch.
+    At inference, `src_pinned` flags the source tokens a user pinned (`perturb.two_part`).
     """
 
     # The draw depends on the epoch set by `set_epoch`. fairseq keeps a reusable epoch iterator's
@@ -95,7 +87,6 @@ class PGKPRDataset(FairseqDataset):
         left_pad_target: bool = False,
         constraints: Optional[torch.Tensor] = None,
         training_inputs: TrainingInputs = TrainingInputs(),
-        pin_rate: float = 0.0,
         src_pinned: Optional[Sequence[np.ndarray]] = None,
     ):
         self.src, self.tgt = src, tgt
@@ -114,7 +105,7 @@ class PGKPRDataset(FairseqDataset):
         # pack_constraints format, as LanguagePairDataset takes them).
         self.constraints = constraints
         self.training_inputs = training_inputs
-        self.pin_rate, self.src_pinned = pin_rate, src_pinned
+        self.src_pinned = src_pinned
 
     def set_epoch(self, epoch):
         self.epoch = epoch
@@ -131,24 +122,13 @@ class PGKPRDataset(FairseqDataset):
             index,
         )
 
-    def pinned_mask(self, index) -> Optional[np.ndarray]:
-        """Which source tokens of example `index` are pinned (None: none)."""
-        if self.src_pinned is not None:
-            return self.src_pinned[index]
-        if self.pin_rate > 0 and self.tgt is not None:
-            words = self.src[index][:-1].numpy()
-            in_target = np.isin(words, self.tgt[index][:-1].numpy()) & (words != self.dictionary.unk())
-            return self.selection.pins(self.pin_rate, self.src_word[index].numpy(), in_target,
-                                       self.epoch, index)
-        return None
-
     def __getitem__(self, index):
         eos, pad = self.dictionary.eos(), self.dictionary.pad()
         words = self.src[index][:-1].numpy()
         tags = self.src_pos[index].numpy()
         is_keyword = self.keyword_mask(index)
-        tokens, targets = perturb.two_part(words, tags, is_keyword, self.sep, self.nok,
-                                           self.pinned_mask(index))
+        pinned = self.src_pinned[index] if self.src_pinned is not None else None
+        tokens, targets = perturb.two_part(words, tags, is_keyword, self.sep, self.nok, pinned)
         example = {"id": index, "source": _with_end(tokens, eos)}
         if self.training_inputs.reconstruction:
             example["reconstruction_target"] = _with_end(targets, pad)
@@ -301,7 +281,6 @@ def load_pgkpr_dataset(
     left_pad_source: bool = True,
     left_pad_target: bool = False,
     training_inputs: TrainingInputs = TrainingInputs(),
-    pin_rate: float = 0.0,
 ) -> PGKPRDataset:
     """Load one split with its side streams and check all of docs/data-format.md before training.
 
@@ -362,5 +341,4 @@ def load_pgkpr_dataset(
         left_pad_source=left_pad_source,
         left_pad_target=left_pad_target,
         training_inputs=training_inputs,
-        pin_rate=pin_rate,
     )

@@ -138,10 +138,6 @@ class TrainingSettings:
                       "on (s [SEP] t) (the paper); kwprob, on (s [SEP] s); both, one per example "
                       "and epoch (the authors' code)", LOSSES, tasks=(PGKPR_TASK,),
         choices=("kwprob_ref", "kwprob", "kwprob,kwprob_ref"))
-    train_pin_rate: float = training(
-        0.0, "beyond the paper: PGKPR pins each training source word that its target also has "
-             "with this probability, so that the API's keep= steers the model (fairseq's "
-             "--train-pin-rate)", LOSSES, tasks=(PGKPR_TASK,), unkeyed=0.0)
     two_part_positions: str = training(
         "sequential", "PGKPR's encoder positions of TS_s: sequential, or aligned (both halves "
                       "numbered from the start)", MODEL, tasks=(PGKPR_TASK,),

@@ -34,14 +34,6 @@ class PGKPRConfig(TranslationBF16Config):
                   "'kwprob,kwprob_ref': both, each example reading one of them per epoch "
                   "(a seeded choice), like the authors' code, which trained on both"},
     )
-    train_pin_rate: float = field(
-        default=0.0,
-        metadata={"help": "beyond the paper: on the training split, pin each source word that also "
-                  "occurs in the target with this probability (per word and epoch): it is shown "
-                  "as a keyword in both parts of TS_s, as the Python API shows the words a user "
-                  "asks to keep (keep=), so that the model learns to keep them; 0 (the paper) "
-                  "pins nothing"},
-    )
     inference_keywords: ChoiceEnum(["sample", "threshold"]) = field(
         default="sample",
         metadata={"help": "keyword selection outside the training split (validation, "
@@ -122,7 +114,6 @@ class PGKPRTask(TranslationBF16Task):
             left_pad_source=self.cfg.left_pad_source,
             left_pad_target=self.cfg.left_pad_target,
             training_inputs=self.training_inputs,
-            pin_rate=self.cfg.train_pin_rate if split == self.cfg.train_subset else 0.0,
         )
         logger.info(f"{data_path} {split}: {len(self.datasets[split])} examples, keywords by "
                     f"{selection.mode} from {','.join(streams)}")
