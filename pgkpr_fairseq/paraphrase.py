@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import List, Optional, Sequence, Union
 
 import numpy as np
+import torch
 from fairseq import checkpoint_utils, hub_utils
 from fairseq.hub_utils import GeneratorHubInterface
 from fairseq.token_generation_constraints import pack_constraints
@@ -48,6 +49,9 @@ class Paraphrase:
     tokens: str  # tokenized and lowercased, as the data-bin's text (what pgkpr-score reads)
     score: float  # the model's score: mean log-probability per output token (fairseq's hypothesis score)
     keywords: List[str]  # the source words that were keywords of TS_s (the draw it was decoded from)
+    # whether it has every pinned word (keep=) of its sentence that the model can write (True when
+    # nothing is pinned)
+    keeps_pinned: bool = True
 
 
 def _label(sentence: str, width: int = 40) -> str:
@@ -156,12 +160,15 @@ class Paraphraser(GeneratorHubInterface):
         beam: int = 5, batch_size: int = 64, hard_constraints: bool = False, **generation_overrides,
     ):
         """Up to `n` paraphrases of every sentence (a list of `Paraphrase` per sentence, in input
-        order; for one sentence given as a string, its list), best score first.
+        order; for one sentence given as a string, its list), best score first; with `keep`, the
+        ones that have every pinned word first.
 
         `keep`: words (or phrases) to keep, for every sentence, or one list per sentence. Each is
         tokenized like the sentences; where it occurs it is pinned: forced to be a keyword
         (probability 1, so it stays in TS_s's first part) and shown in the second part too, where a
-        keyword draw shows its POS tag (`perturb.two_part`): a word shown twice is copied more; with
+        keyword draw shows its POS tag (`perturb.two_part`): a word shown twice is copied more; and
+        of the beam's hypotheses, those that have every pinned word the model can write are taken
+        first (a soft preference: otherwise the best ones). With
         `hard_constraints` it must also appear in the output
         (fairseq's lexically constrained beam search). A word that a sentence does not contain is
         not pinned there (warned).
@@ -176,7 +183,8 @@ class Paraphraser(GeneratorHubInterface):
         if n < 1 or beam < 1 or batch_size < 1:
             raise ValueError("n, beam and batch_size must be at least 1")
         sources = self.prepare(sentences)
-        constraints = self._pin(sentences, sources, keep, hard_constraints)
+        pinned_ids = self._pin(sentences, sources, keep)
+        constraints = pack_constraints(pinned_ids) if hard_constraints else None
         if diverse:
             seed = self.task.cfg.inference_keyword_seed
             draws, per_draw = [KeywordSelection("sample", seed=seed + k) for k in range(n)], 1
@@ -201,28 +209,33 @@ class Paraphraser(GeneratorHubInterface):
                     continue
                 keyword_words = sorted(set(np.asarray(sources[i].word_index)[dataset.keyword_mask(i)]))
                 keywords = [sources[i].words[w] for w in keyword_words]
-                for hypothesis in hypotheses[:per_draw]:
+                keeps = [all(contains(hypothesis["tokens"].tolist(), ids.tolist()) for ids in pinned_ids[i])
+                         for hypothesis in hypotheses]
+                # stable: fairseq's score order within each group
+                for k in sorted(range(len(hypotheses)), key=lambda k: not keeps[k])[:per_draw]:
                     results[i].append(Paraphrase(
-                        text=self.decode(hypothesis["tokens"]),
-                        tokens=self.remove_bpe(self.string(hypothesis["tokens"])),
-                        score=float(hypothesis["score"]),
+                        text=self.decode(hypotheses[k]["tokens"]),
+                        tokens=self.remove_bpe(self.string(hypotheses[k]["tokens"])),
+                        score=float(hypotheses[k]["score"]),
                         keywords=keywords,
+                        keeps_pinned=keeps[k],
                     ))
         if diverse:
             results = [_distinct_best_first(found) for found in results]
         return results[0] if single else results
 
-    def _pin(self, sentences, sources: Sequence[AnnotatedSource], keep: Keep, hard_constraints: bool):
-        """Pin the kept words of every sentence (in place); the packed lexical
-        constraints of fairseq's constrained beam search when `hard_constraints`, else None."""
+    def _pin(self, sentences, sources: Sequence[AnnotatedSource], keep: Keep) -> List[List[torch.Tensor]]:
+        """Pin the kept words of every sentence (in place); per sentence, the token ids of its
+        pinned words and phrases that the model can write (the lexical constraints of
+        `hard_constraints`)."""
         if keep is None or isinstance(keep, str):
             keep = [keep] if isinstance(keep, str) else []
         per_sentence = keep if keep and not isinstance(keep[0], str) else [keep] * len(sources)
         if len(per_sentence) != len(sources):
             raise ValueError(f"keep has {len(per_sentence)} lists for {len(sources)} sentences")
-        constraints, absent, unknown = [], [], []
+        writable, absent, unknown = [], [], []
         for sentence, source, phrases in zip(sentences, sources, per_sentence):
-            sentence_constraints = []
+            sentence_writable = []
             for phrase in phrases if source.words else []:
                 words = self.sentence_tokenizer(phrase)
                 starts = [s for s in range(len(source.words) - len(words) + 1)
@@ -238,21 +251,28 @@ class Paraphraser(GeneratorHubInterface):
                     source.pinned[start:start + len(words)] = True
                 ids = self.src_dict.encode_line(" ".join(self.segment(words)[0]), add_if_not_exist=False,
                                                 append_eos=False).long()
-                if hard_constraints and (ids == self.src_dict.unk()).any():
+                if (ids == self.src_dict.unk()).any():
                     unknown.append(repr(phrase))
-                elif hard_constraints:
-                    sentence_constraints.append(ids)
-            constraints.append(sentence_constraints)
+                else:
+                    sentence_writable.append(ids)
+            writable.append(sentence_writable)
         _warn_about(absent, "kept words not found in their sentence (not pinned there)")
-        _warn_about(unknown, "kept words the model's vocabulary lacks (kept as keywords, but no "
-                             "hard constraint can ask for them)")
-        return pack_constraints(constraints) if hard_constraints else None
+        _warn_about(unknown, "kept words the model's vocabulary lacks (pinned, but the model cannot "
+                             "write them, and no hard constraint can ask for them)")
+        return writable
+
+
+def contains(tokens: Sequence[int], phrase: Sequence[int]) -> bool:
+    """Whether `phrase` occurs in `tokens` as a contiguous run."""
+    return any(tokens[start:start + len(phrase)] == list(phrase)
+               for start in range(len(tokens) - len(phrase) + 1))
 
 
 def _distinct_best_first(paraphrases: List[Paraphrase]) -> List[Paraphrase]:
-    """One paraphrase per distinct output (its best-scored draw), best score first."""
+    """One paraphrase per distinct output (its best-scored draw); those that keep the pinned words
+    first, each group by score."""
     best = {}
     for paraphrase in paraphrases:
         if paraphrase.tokens not in best or paraphrase.score > best[paraphrase.tokens].score:
             best[paraphrase.tokens] = paraphrase
-    return sorted(best.values(), key=lambda paraphrase: -paraphrase.score)
+    return sorted(best.values(), key=lambda paraphrase: (not paraphrase.keeps_pinned, -paraphrase.score))

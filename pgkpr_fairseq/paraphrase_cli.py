@@ -5,7 +5,7 @@
 One input sentence per line. TSV output: one row per paraphrase, `line  rank  score  paraphrase
 keywords` (line and rank from 1, keywords space-separated); an input line without paraphrase (an
 empty one) has no row. JSON lines: one object per input line, {"line", "source", "paraphrases":
-[{"text", "tokens", "score", "keywords"}]}. An --output file is written under a temporary name
+[{"text", "tokens", "score", "keywords", "keeps_pinned"}]}. An --output file is written under a temporary name
 and renamed when complete. Bad input stops with one line and exit code 1.
 """
 import argparse

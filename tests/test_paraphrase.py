@@ -124,6 +124,28 @@ def test_kept_word_is_shown_in_both_parts_of_ts_s(paraphraser, training_sentence
     assert [pinned[j] for j in others] == [unpinned[j] for j in others]
 
 
+def test_paraphrases_that_keep_the_pinned_words_come_first(paraphraser, training_sentences):
+    mixed = 0  # beams where some hypotheses keep the word and some do not: the order matters
+    for sentence in training_sentences:
+        words = paraphraser.prepare([sentence])[0].words
+        for word in words[1:4]:
+            paraphrases = paraphraser.paraphrase(sentence, n=5, beam=5, keep=[word])
+            keeps = [p.keeps_pinned for p in paraphrases]
+            assert keeps == [word in p.tokens.split() for p in paraphrases]
+            assert keeps == sorted(keeps, reverse=True)  # keepers first
+            mixed += len(set(keeps)) == 2
+            for group in (True, False):
+                scores = [p.score for p in paraphrases if p.keeps_pinned == group]
+                assert scores == sorted(scores, reverse=True)
+    assert mixed
+    assert all(p.keeps_pinned for p in paraphraser.paraphrase(training_sentences[0], n=3))
+
+
+def test_contains_finds_contiguous_runs():
+    assert paraphrase_module.contains([5, 6, 7, 2], [6, 7]) and paraphrase_module.contains([5], [5])
+    assert not paraphrase_module.contains([6, 5, 7], [6, 7]) and not paraphrase_module.contains([6], [6, 7])
+
+
 def test_kept_word_missing_from_a_sentence_is_warned_about(paraphraser, training_sentences, caplog):
     with caplog.at_level(logging.WARNING):
         results = paraphraser.paraphrase(training_sentences[:2], keep=[["paris"], []])
@@ -191,7 +213,7 @@ def test_command_line_jsonl_from_a_file_and_tsv_from_stdin(trained, tiny_classif
     rows = [json.loads(line) for line in output.read_text().splitlines()]
     assert [(row["line"], row["source"]) for row in rows] == list(enumerate(sentences, 1))
     assert [len(row["paraphrases"]) for row in rows] == [2, 0, 2]
-    assert set(rows[0]["paraphrases"][0]) == {"text", "tokens", "score", "keywords"}
+    assert set(rows[0]["paraphrases"][0]) == {"text", "tokens", "score", "keywords", "keeps_pinned"}
 
     monkeypatch.setattr("sys.stdin", io.StringIO("".join(s + "\n" for s in sentences)))
     assert main([*model, "--diverse", "-n", "2"]) == 0
