@@ -68,6 +68,11 @@ def bleu4(hypotheses, references):
                                     [[scoring.tokenize(r)] for r in references], scoring.BLEU_WEIGHTS["bleu4"])
 
 
+def report_row(row) -> None:
+    """A finished row on standard error at once: the table comes at the end, the rows as they come."""
+    print("| " + " | ".join(row) + " |", file=sys.stderr, flush=True)
+
+
 def table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" + "---:|" * (len(header) - 1)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -91,6 +96,7 @@ def measure_pinning(args):
     dictionary = paraphraser.src_dict
     writable = [all(dictionary.index(piece) != dictionary.unk() for piece in paraphraser.segment([w])[0])
                 for w in words]
+    print(f"{sum(writable)} of the {len(words)} words are in the model's vocabulary", file=sys.stderr)
     rows = []
     for name, options in (("no pinning", {}), ("soft pinning (keep)", {"keep": [[w] for w in words]}),
                           ("soft + hard constraints", {"keep": [[w] for w in words], "hard_constraints": True})):
@@ -109,7 +115,7 @@ def measure_pinning(args):
                      percent([f for f, k in zip(found, keyword) if not k]),
                      f"{metrics['bleu4']:.2f}", f"{metrics['self_bleu']:.2f}", f"{metrics['ibleu']:.2f}",
                      f"{len(sources) / seconds:.1f}"])
-    print(f"{sum(writable)} of the {len(words)} words are in the model's vocabulary", file=sys.stderr)
+        report_row(rows[-1])
     print(table(["decoding", "word kept %", "kept % of words in the vocabulary", "word a keyword %", "kept % as a keyword",
                  "kept % as not one", "BLEU-4", "self-BLEU", "iBLEU", "sentences/s"], rows))
 
@@ -160,6 +166,7 @@ def measure_diversity(args):
         distinct = statistics.mean(len(set(found)) for found in outputs)
         rows.append([name, f"{pairwise_bleu(outputs):.2f}", f"{distinct:.2f}", f"{oracle_bleu:.2f}",
                      f"{metrics['bleu4']:.2f}", f"{metrics['ibleu']:.2f}", f"{len(sources) / seconds:.1f}"])
+        report_row(rows[-1])
     print(table(["system", "pairwise BLEU-4", "distinct", "oracle BLEU-4", "top-1 BLEU-4", "top-1 iBLEU",
                  "sentences/s"], rows))
 
