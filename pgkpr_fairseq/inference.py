@@ -121,10 +121,10 @@ def inference_dataset(
         tokens.append(ids)
         src_pos.append(torch.LongTensor([tag_ids[source.tags[w]] for w in source.word_index]))
         src_word.append(torch.LongTensor(source.word_index))
-        token_probs = source.probs[np.asarray(source.word_index, dtype=np.int64)]
-        src_kwprob.append(torch.from_numpy(quantize_probs(token_probs).astype("int64")))
+        word_of_token = np.asarray(source.word_index, dtype=np.int64)
+        src_kwprob.append(torch.from_numpy(quantize_probs(source.probs[word_of_token]).astype("int64")))
         word_pinned = source.pinned if source.pinned is not None else np.zeros(len(source.words), bool)
-        src_pinned.append(word_pinned[np.asarray(source.word_index, dtype=np.int64)])
+        src_pinned.append(word_pinned[word_of_token])
     source_tokens = ListDataset(tokens, sizes=np.array([len(t) for t in tokens]))
     return PGKPRDataset(source_tokens, None, src_pos, None, src_word, [src_kwprob], dictionary, selection,
                         shuffle=False, left_pad_source=left_pad_source, constraints=constraints,

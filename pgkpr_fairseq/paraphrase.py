@@ -209,16 +209,18 @@ class Paraphraser(GeneratorHubInterface):
                     continue
                 keyword_words = sorted(set(np.asarray(sources[i].word_index)[dataset.keyword_mask(i)]))
                 keywords = [sources[i].words[w] for w in keyword_words]
-                keeps = [all(contains(hypothesis["tokens"].tolist(), ids.tolist()) for ids in pinned_ids[i])
+                phrases = [ids.tolist() for ids in pinned_ids[i]]
+                keeps = [all(occurrences(hypothesis["tokens"].tolist(), phrase) for phrase in phrases)
                          for hypothesis in hypotheses]
                 # stable: fairseq's score order within each group
-                for k in sorted(range(len(hypotheses)), key=lambda k: not keeps[k])[:per_draw]:
+                ranked = sorted(zip(hypotheses, keeps), key=lambda pair: not pair[1])
+                for hypothesis, kept in ranked[:per_draw]:
                     results[i].append(Paraphrase(
-                        text=self.decode(hypotheses[k]["tokens"]),
-                        tokens=self.remove_bpe(self.string(hypotheses[k]["tokens"])),
-                        score=float(hypotheses[k]["score"]),
+                        text=self.decode(hypothesis["tokens"]),
+                        tokens=self.remove_bpe(self.string(hypothesis["tokens"])),
+                        score=float(hypothesis["score"]),
                         keywords=keywords,
-                        keeps_pinned=keeps[k],
+                        keeps_pinned=kept,
                     ))
         if diverse:
             results = [_distinct_best_first(found) for found in results]
@@ -238,8 +240,7 @@ class Paraphraser(GeneratorHubInterface):
             sentence_writable = []
             for phrase in phrases if source.words else []:
                 words = self.sentence_tokenizer(phrase)
-                starts = [s for s in range(len(source.words) - len(words) + 1)
-                          if words and source.words[s:s + len(words)] == words]
+                starts = occurrences(source.words, words)
                 if not starts:
                     absent.append(f"{phrase!r} in {_label(sentence)}")
                     continue
@@ -262,10 +263,11 @@ class Paraphraser(GeneratorHubInterface):
         return writable
 
 
-def contains(tokens: Sequence[int], phrase: Sequence[int]) -> bool:
-    """Whether `phrase` occurs in `tokens` as a contiguous run."""
-    return any(tokens[start:start + len(phrase)] == list(phrase)
-               for start in range(len(tokens) - len(phrase) + 1))
+def occurrences(sequence: Sequence, phrase: Sequence) -> List[int]:
+    """Where a non-empty `phrase` occurs in `sequence` as a contiguous run (start indices)."""
+    phrase = list(phrase)
+    return [start for start in range(len(sequence) - len(phrase) + 1)
+            if phrase and list(sequence[start:start + len(phrase)]) == phrase]
 
 
 def _distinct_best_first(paraphrases: List[Paraphrase]) -> List[Paraphrase]:

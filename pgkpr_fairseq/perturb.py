@@ -84,4 +84,3 @@ def keyword_mask(
     else:
         word_is_keyword = word_probs >= threshold
     return word_is_keyword[token_words]
-

@@ -68,14 +68,18 @@ def bleu4(hypotheses, references):
                                     [[scoring.tokenize(r)] for r in references], scoring.BLEU_WEIGHTS["bleu4"])
 
 
+def markdown_row(cells) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
 def report_row(row) -> None:
     """A finished row on standard error at once: the table comes at the end, the rows as they come."""
-    print("| " + " | ".join(row) + " |", file=sys.stderr, flush=True)
+    print(markdown_row(row), file=sys.stderr, flush=True)
 
 
 def table(header, rows):
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" + "---:|" * (len(header) - 1)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines = [markdown_row(header), "|" + "---|" + "---:|" * (len(header) - 1)]
+    lines += [markdown_row(row) for row in rows]
     return "\n".join(lines)
 
 

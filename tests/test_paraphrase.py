@@ -141,9 +141,11 @@ def test_paraphrases_that_keep_the_pinned_words_come_first(paraphraser, training
     assert all(p.keeps_pinned for p in paraphraser.paraphrase(training_sentences[0], n=3))
 
 
-def test_contains_finds_contiguous_runs():
-    assert paraphrase_module.contains([5, 6, 7, 2], [6, 7]) and paraphrase_module.contains([5], [5])
-    assert not paraphrase_module.contains([6, 5, 7], [6, 7]) and not paraphrase_module.contains([6], [6, 7])
+def test_occurrences_are_contiguous_runs():
+    assert paraphrase_module.occurrences([5, 6, 7, 6, 7], [6, 7]) == [1, 3]
+    assert paraphrase_module.occurrences([5], [5]) == [0]
+    assert not paraphrase_module.occurrences([6, 5, 7], [6, 7]) and not paraphrase_module.occurrences([6], [6, 7])
+    assert not paraphrase_module.occurrences(["a", "b"], [])
 
 
 def test_kept_word_missing_from_a_sentence_is_warned_about(paraphraser, training_sentences, caplog):
