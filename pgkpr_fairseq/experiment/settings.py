@@ -235,9 +235,12 @@ def add_arguments(parser: argparse.ArgumentParser, settings_class) -> Dict[str, 
         if title not in groups:
             groups[title] = parser.add_argument_group(title)
         shown_default = "" if setting_field.default == "" else " [%(default)s]"
+        choices = setting_field.metadata["choices"]
         groups[title].add_argument(
             option_name(setting_field), type=setting_field.type, default=setting_field.default,
-            choices=setting_field.metadata["choices"],
+            choices=choices,
+            # argparse joins choices with commas, which would hide that "kwprob,kwprob_ref" is one
+            metavar="{%s}" % " | ".join(choices) if choices else None,
             help=setting_field.metadata["help"] + shown_default)
     return groups
 
