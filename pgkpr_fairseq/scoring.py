@@ -352,7 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "test set's noise? (paired bootstrap resampling)",
         description="Paired bootstrap resampling (Koehn, 2004) of the BLEU-4 and iBLEU difference "
                     "A - B on the same sources and references: both systems' scores, the "
-                    "difference, its 95%% interval over the resamples, and p, the share of "
+                    "difference, its 95% interval over the resamples, and p, the share of "
                     "resamples in which A does not beat B.")
     paired.add_argument("--a", required=True, type=parse_row, metavar="NAME=FILE",
                         help="system A: its name and hypothesis file")

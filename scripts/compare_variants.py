@@ -54,8 +54,8 @@ def build_rows(row_names: List[str], variants, experiment_args: List[str]) -> Li
 def compute(row: Row) -> None:
     """pgkpr-experiment on this one row; its report goes beside the cache's results.md."""
     args = row.runner.args
-    report = os.path.join(args.cache, "variants",
-                          experiment.file_stem(row.label, args.seed, args.test_split) + ".md")
+    stem = experiment.file_stem(row.label, args.seed, args.test_split, args.lenpen)
+    report = os.path.join(args.cache, "variants", stem + ".md")
     os.makedirs(os.path.dirname(report), exist_ok=True)
     command = ["pgkpr-experiment", *row.options, "--systems", row.system.name, "--output", report]
     print(f"== {row.label}: {' '.join(command)}", file=sys.stderr, flush=True)

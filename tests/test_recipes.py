@@ -113,17 +113,24 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
     # The rows' hypotheses as committed files: pgkpr-score gives each row's scores from them alone.
     exported = run_recipe("quora/run.sh", environment, *systems, "--table-only",
                           "--hypotheses", str(tmp_path / "hypotheses"))
-    files = sorted(path.name for path in (tmp_path / "hypotheses").iterdir())
+    hypotheses = tmp_path / "hypotheses"
+    files = sorted(path.name for path in hypotheses.glob("*.hyp.gz"))
     assert files == ["pgkpr-ref.seed1.test.hyp.gz", "pgkpr.seed1.test.hyp.gz",
                      "transformer.seed1.test.hyp.gz"]
+    assert (sorted(path.name for path in hypotheses.glob("*.scores.json"))
+            == [name.replace(".hyp.gz", ".scores.json") for name in files])
     assert table_rows(exported.stdout) == rows
     text = tmp_path / "work" / "text"
     for name, file_name in [(experiment.TRANSFORMER, files[2]), (experiment.PGKPR_REF, files[0])]:
         scored = subprocess.run(
             [Path(sys.executable).parent / "pgkpr-score", "table", "--row",
-             f"{name}={tmp_path / 'hypotheses' / file_name}", "--src", text / "test.src",
+             f"{name}={hypotheses / file_name}", "--src", text / "test.src",
              "--refs", text / "test.tgt"], capture_output=True, text=True, check=True)
         assert table_rows("\n\n" + scored.stdout)[name] == rows[name]
+        recorded = json.loads((hypotheses / file_name.replace(".hyp.gz", ".scores.json")).read_text())
+        test_sources = len((text / "test.src").read_text().splitlines())
+        assert (recorded["system"], recorded["sentences"]) == (name, test_sources)
+        assert table_rows("\n\n" + format_table([(name, recorded["metrics"])]))[name] == rows[name]
     assert modification_times(cache) == before
     # scripts/compare_variants.py on the same cache: the rows' scores, a variant not trained yet
     # pending, and the bootstrap against PGKPR.

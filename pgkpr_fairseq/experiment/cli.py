@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                                         "[CACHE/results.md]")
     where.add_argument("--hypotheses", metavar="DIR",
                        help="also write each decoded row's hypotheses (one line per test source, in "
-                            "file order) to DIR/<system>.seed<N>.<split>.hyp.gz, for pgkpr-score")
+                            "file order) to DIR/<system>.seed<N>.<split>[.lenpen<L>].hyp.gz, for "
+                            "pgkpr-score, and its scores to DIR/<same name>.scores.json")
     where.add_argument("--test-split", default="test",
                        help="split to generate and score [%(default)s]; references are "
                             "TEXT/SPLIT.ref0, .ref1, ... when present (MSCOCO), else TEXT/SPLIT.tgt")
@@ -158,7 +159,8 @@ def run(args: argparse.Namespace, command_line: str) -> None:
         handle.write(report)
     progress(f"report written to {args.output}")
     if args.hypotheses:
-        for path in export_hypotheses(results, args.hypotheses, args.seed, args.test_split):
+        for path in export_hypotheses(results, args.hypotheses, args.seed, args.test_split,
+                                      args.lenpen):
             progress(f"hypotheses written to {path}")
     if failures:
         raise ExperimentError(f"failed rows: {', '.join(failures)} (logs above)")
