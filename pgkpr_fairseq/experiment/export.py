@@ -11,6 +11,7 @@ from ..textio import atomic_output
 from .settings import DecodingSettings
 
 DEFAULT_LENPEN = DecodingSettings.lenpen
+HYPOTHESIS_SUFFIX = ".hyp.gz"
 
 
 def file_stem(name: str, seed: int, split: str, lenpen: float = DEFAULT_LENPEN) -> str:
@@ -20,12 +21,6 @@ def file_stem(name: str, seed: int, split: str, lenpen: float = DEFAULT_LENPEN) 
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower().replace("w/o", "without")).strip("-")
     decoding = "" if lenpen == DEFAULT_LENPEN else f".lenpen{lenpen:g}"
     return f"{slug}.seed{seed}.{split}{decoding}"
-
-
-def hypothesis_file_name(system_name: str, seed: int, split: str,
-                         lenpen: float = DEFAULT_LENPEN) -> str:
-    """'PGKPR w/o L_con' with seed 2 on test -> 'pgkpr-without-l-con.seed2.test.hyp.gz'."""
-    return file_stem(system_name, seed, split, lenpen) + ".hyp.gz"
 
 
 def export_hypotheses(results: Dict[str, dict], directory: str, seed: int, split: str,
@@ -40,13 +35,14 @@ def export_hypotheses(results: Dict[str, dict], directory: str, seed: int, split
         if "generation" not in result:
             continue
         generate_output = os.path.join(result["folder"], "generate.out")
-        path = os.path.join(directory, hypothesis_file_name(name, seed, split, lenpen))
+        stem = os.path.join(directory, file_stem(name, seed, split, lenpen))
+        path = stem + HYPOTHESIS_SUFFIX
         text = "".join(line + "\n" for line in read_hypotheses(generate_output, "fairseq"))
         with atomic_output(path, "wb") as handle:
             # mtime 0: the same hypotheses give the same bytes, so a re-export changes nothing in git
             with gzip.GzipFile(fileobj=handle, mode="wb", mtime=0, filename="") as compressed:
                 compressed.write(text.encode("utf-8"))
-        write_json(path[: -len(".hyp.gz")] + ".scores.json",
+        write_json(stem + ".scores.json",
                    {"system": name, "seed": seed, "split": split, "lenpen": lenpen,
                     "sentences": text.count("\n"),
                     "metrics": {key: round(value, 2) for key, value in result["metrics"].items()}})
