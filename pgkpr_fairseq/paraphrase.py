@@ -210,8 +210,8 @@ class Paraphraser(GeneratorHubInterface):
                 keyword_words = sorted(set(np.asarray(sources[i].word_index)[dataset.keyword_mask(i)]))
                 keywords = [sources[i].words[w] for w in keyword_words]
                 phrases = [ids.tolist() for ids in pinned_ids[i]]
-                keeps = [all(occurrences(hypothesis["tokens"].tolist(), phrase) for phrase in phrases)
-                         for hypothesis in hypotheses]
+                hypothesis_ids = [hypothesis["tokens"].tolist() for hypothesis in hypotheses]
+                keeps = [all(occurrences(ids, phrase) for phrase in phrases) for ids in hypothesis_ids]
                 # stable: fairseq's score order within each group
                 ranked = sorted(zip(hypotheses, keeps), key=lambda pair: not pair[1])
                 for hypothesis, kept in ranked[:per_draw]:
