@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pgkpr_fairseq.preprocessing.tokenize import SentenceTokenizer
+from pgkpr_fairseq.experiment import scores_path
 from pgkpr_fairseq.scoring import read_hypotheses
 
 REPO = Path(__file__).resolve().parents[1]
@@ -19,8 +20,8 @@ QUORA_DATA = REPO.parent / "shared" / "data" / "quora"
 QUORA_MAX_LEN = 17  # the paper's cap, as preprocess/prepare.sh applied it to the test split
 
 
-def scores_file(hypothesis_path: Path) -> Path:
-    return hypothesis_path.with_name(hypothesis_path.name.replace(".hyp.gz", ".scores.json"))
+def recorded_scores(hypothesis_path: Path) -> dict:
+    return json.loads(Path(scores_path(str(hypothesis_path))).read_text())
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def test_quora_rows_are_committed():
 @pytest.mark.parametrize("path", QUORA_HYPOTHESES, ids=lambda path: path.name)
 def test_each_file_has_one_hypothesis_per_test_source(path, quora_test_text):
     test_sources = len((quora_test_text / "test.src").read_text(encoding="utf-8").splitlines())
-    recorded = json.loads(scores_file(path).read_text())
+    recorded = recorded_scores(path)
     assert len(read_hypotheses(str(path), "auto")) == recorded["sentences"] == test_sources
 
 
@@ -57,5 +58,5 @@ def test_rescoring_a_committed_file_gives_its_recorded_scores(quora_test_text, t
                     "--src", quora_test_text / "test.src", "--refs", quora_test_text / "test.tgt",
                     "--json", scores], check=True, capture_output=True)
     rescored = json.loads(scores.read_text())["metrics"]
-    recorded = json.loads(scores_file(path).read_text())["metrics"]
+    recorded = recorded_scores(path)["metrics"]
     assert {key: round(value, 2) for key, value in rescored.items()} == recorded

@@ -118,7 +118,7 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
     assert files == ["pgkpr-ref.seed1.test.hyp.gz", "pgkpr.seed1.test.hyp.gz",
                      "transformer.seed1.test.hyp.gz"]
     assert (sorted(path.name for path in hypotheses.glob("*.scores.json"))
-            == [name.replace(".hyp.gz", ".scores.json") for name in files])
+            == [experiment.scores_path(name) for name in files])
     assert table_rows(exported.stdout) == rows
     text = tmp_path / "work" / "text"
     for name, file_name in [(experiment.TRANSFORMER, files[2]), (experiment.PGKPR_REF, files[0])]:
@@ -127,7 +127,7 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
              f"{name}={hypotheses / file_name}", "--src", text / "test.src",
              "--refs", text / "test.tgt"], capture_output=True, text=True, check=True)
         assert table_rows("\n\n" + scored.stdout)[name] == rows[name]
-        recorded = json.loads((hypotheses / file_name.replace(".hyp.gz", ".scores.json")).read_text())
+        recorded = json.loads(Path(experiment.scores_path(str(hypotheses / file_name))).read_text())
         test_sources = len((text / "test.src").read_text().splitlines())
         assert (recorded["system"], recorded["sentences"]) == (name, test_sources)
         assert table_rows("\n\n" + format_table([(name, recorded["metrics"])]))[name] == rows[name]

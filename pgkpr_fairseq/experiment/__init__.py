@@ -24,7 +24,7 @@ from .cache import FolderLock, decode_settings, model_folder_name, model_setting
 from .cli import build_parser, main, parse_systems, parse_variant, resolve_device, resolve_paths
 from .fairseq_runs import (child_environment, generate_command, parse_generate_log, parse_train_log,
                            run_training, train_command)
-from .export import export_hypotheses, file_stem
+from .export import export_hypotheses, file_stem, scores_path
 from .inputs import Inputs
 from .messages import ExperimentError
 from .report import format_ratios, format_report, speed_ratios
@@ -36,7 +36,7 @@ __all__ = [
     "FolderLock", "decode_settings", "model_folder_name", "model_settings", "settings_hash",
     "build_parser", "main", "parse_systems", "parse_variant", "resolve_device", "resolve_paths",
     "child_environment", "generate_command", "parse_generate_log", "parse_train_log", "run_training",
-    "train_command", "export_hypotheses", "file_stem", "Inputs", "ExperimentError",
+    "train_command", "export_hypotheses", "file_stem", "scores_path", "Inputs", "ExperimentError",
     "format_ratios", "format_report", "speed_ratios",
     "Experiment", "PGKPR", "PGKPR_REF", "QUICK_SYSTEMS", "SYSTEM_NAMES", "TRANSFORMER", "System",
     "make_systems",
