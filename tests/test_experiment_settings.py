@@ -162,11 +162,3 @@ def test_recipes_turn_their_variables_into_the_declared_options(variables, fast_
                 "--cache", "/a cache"]
     assert done.stdout.splitlines() == expected
 
-
-@pytest.mark.parametrize("name, seed, lenpen, stem", [
-    ("PGKPR w/o L_con", 2, 1.0, "pgkpr-without-l-con.seed2.test"),
-    ("PGKPR", 1, 2.0, "pgkpr.seed1.test.lenpen2"),
-    ("PGKPR-ref", 3, 1.5, "pgkpr-ref.seed3.test.lenpen1.5"),
-])
-def test_exported_file_names_tell_rows_seeds_and_length_penalties_apart(name, seed, lenpen, stem):
-    assert experiment.file_stem(name, seed, "test", lenpen) == stem

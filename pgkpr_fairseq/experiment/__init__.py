@@ -17,14 +17,15 @@ whose final file exists is not recomputed; an interrupted training resumes from 
 
 One module per role: `systems` (the rows), `inputs` (the prepared data and its fingerprints), `cache`
 (keys, folder names, locks), `fairseq_runs` (commands, training, log reading), `runner` (a row's steps
-through the cache), `report` (the tables and speed ratios), `export` (the rows' hypotheses as files),
-`cli` (the command line).
+through the cache), `report` (the tables and speed ratios), `export` (the rows' hypotheses as files,
+and their scores' mean over seeds), `cli` (the command line).
 """
 from .cache import FolderLock, decode_settings, model_folder_name, model_settings, settings_hash
 from .cli import build_parser, main, parse_systems, parse_variant, resolve_device, resolve_paths
 from .fairseq_runs import (child_environment, generate_command, parse_generate_log, parse_train_log,
                            run_training, train_command)
-from .export import export_hypotheses, file_stem, scores_path
+from .export import (export_hypotheses, file_stem, format_seed_summary, read_scores,
+                     scores_path, summarize_seeds)
 from .inputs import Inputs
 from .messages import ExperimentError
 from .report import format_ratios, format_report, speed_ratios
@@ -36,7 +37,8 @@ __all__ = [
     "FolderLock", "decode_settings", "model_folder_name", "model_settings", "settings_hash",
     "build_parser", "main", "parse_systems", "parse_variant", "resolve_device", "resolve_paths",
     "child_environment", "generate_command", "parse_generate_log", "parse_train_log", "run_training",
-    "train_command", "export_hypotheses", "file_stem", "scores_path", "Inputs", "ExperimentError",
+    "train_command", "export_hypotheses", "file_stem", "scores_path", "read_scores",
+    "summarize_seeds", "format_seed_summary", "Inputs", "ExperimentError",
     "format_ratios", "format_report", "speed_ratios",
     "Experiment", "PGKPR", "PGKPR_REF", "QUICK_SYSTEMS", "SYSTEM_NAMES", "TRANSFORMER", "System",
     "make_systems",

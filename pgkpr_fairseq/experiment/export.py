@@ -1,12 +1,17 @@
 """Each decoded row's hypotheses as a compressed file that `pgkpr-score` reads (`--hypotheses`), so a
 table can be scored again without its models, and beside it the row's scores (`.scores.json`), so
-that a re-scoring can be checked against the table."""
+that a re-scoring can be checked against the table; and, read back from those scores files, each
+system's mean and spread over its training seeds."""
+import glob
 import gzip
+import json
 import os
 import re
-from typing import Dict, List
+import statistics
+from collections import defaultdict
+from typing import Dict, List, Sequence
 
-from ..scoring import read_hypotheses, write_json
+from ..scoring import COLUMNS, read_hypotheses, write_json
 from ..textio import atomic_output
 from .settings import DecodingSettings
 
@@ -53,3 +58,48 @@ def export_hypotheses(results: Dict[str, dict], directory: str, seed: int, split
                     "metrics": {key: round(value, 2) for key, value in result["metrics"].items()}})
         written.append(path)
     return written
+
+
+def read_scores(directory: str) -> List[dict]:
+    """Every `.scores.json` that `export_hypotheses` wrote in `directory`, in file-name order."""
+    records = []
+    for path in sorted(glob.glob(os.path.join(directory, "*" + SCORES_SUFFIX))):
+        with open(path, encoding="utf-8") as handle:
+            records.append(json.load(handle))
+    return records
+
+
+def summarize_seeds(records: Sequence[dict]) -> List[dict]:
+    """Group rows by (system, split, lenpen) and give each group's seeds and, per metric, the mean
+    and the sample standard deviation over its seeds (None for a single seed), in the order the
+    groups first appear."""
+    groups: Dict[tuple, List[dict]] = defaultdict(list)
+    for record in records:
+        groups[record["system"], record["split"], record["lenpen"]].append(record)
+    summary = []
+    for (system, split, lenpen), rows in groups.items():
+        seeds = sorted(row["seed"] for row in rows)
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"{system} ({split}, lenpen {lenpen:g}): seed listed twice in {seeds}")
+        metrics = {}
+        for key in rows[0]["metrics"]:
+            values = [row["metrics"][key] for row in rows]
+            spread = statistics.stdev(values) if len(values) > 1 else None
+            metrics[key] = (statistics.fmean(values), spread)
+        summary.append({"system": system, "split": split, "lenpen": lenpen, "seeds": seeds,
+                        "metrics": metrics})
+    return summary
+
+
+def format_seed_summary(summary: Sequence[dict]) -> str:
+    """The summary as a markdown table: each cell 'mean ± standard deviation' over the seeds."""
+    lines = ["| System | lenpen | seeds | " + " | ".join(header for _, header in COLUMNS) + " |",
+             "|---|---:|---|" + "---:|" * len(COLUMNS)]
+    for group in summary:
+        cells = []
+        for key, _ in COLUMNS:
+            mean, spread = group["metrics"][key]
+            cells.append(f"{mean:.2f}" if spread is None else f"{mean:.2f} ± {spread:.2f}")
+        seeds = ",".join(str(seed) for seed in group["seeds"])
+        lines.append(f"| {group['system']} | {group['lenpen']:g} | {seeds} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
