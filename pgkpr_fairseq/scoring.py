@@ -247,6 +247,48 @@ def read_sources_and_references(source_path: str, reference_paths: Sequence[str]
     return sources, references
 
 
+def group_repeated_sources(sources: Sequence[str], references: Sequence[Sequence[str]],
+                           source_path: str) -> Tuple[List[str], List[List[str]], List[int]]:
+    """A pair split of a multi-reference dataset (MSCOCO's valid: an image's source caption once per
+    other caption) as the test split is scored: each run of consecutive identical sources becomes one
+    source whose references are the run's lines of every reference file. Returns the sources, the
+    reference sets (run length x files of them) and each run's first line index, the line whose
+    hypothesis is scored. Every run must have the same length."""
+    firsts = [index for index, source in enumerate(sources)
+              if index == 0 or source != sources[index - 1]]
+    lengths = [end - start for start, end in zip(firsts, firsts[1:] + [len(sources)])]
+    for start, length in zip(firsts, lengths):
+        if length != lengths[0]:
+            raise at(source_path, start + 1,
+                     f"this source is repeated {length} time(s) in a row, the first one "
+                     f"{lengths[0]}: grouping needs every source repeated alike")
+    grouped_references = [[reference_set[start + offset] for start in firsts]
+                          for reference_set in references for offset in range(lengths[0])]
+    return [sources[start] for start in firsts], grouped_references, firsts
+
+
+class ScoringInputs:
+    """The command line's sources and references, grouped by `--group-sources` if asked, and the
+    hypotheses of a system read against them (each file checked against the source file's lines)."""
+
+    def __init__(self, arguments: argparse.Namespace):
+        self.source_path = arguments.src
+        self.sources, self.references = read_sources_and_references(arguments.src, arguments.refs)
+        self.lines = len(self.sources)
+        self.firsts = None
+        if arguments.group_sources:
+            self.sources, self.references, self.firsts = group_repeated_sources(
+                self.sources, self.references, arguments.src)
+
+    def hypotheses(self, path: Optional[str], file_format: str) -> List[str]:
+        """A system's hypotheses, one per (grouped) source; the sources themselves for no path."""
+        if path is None:
+            return list(self.sources)
+        hypotheses = read_hypotheses(path, file_format)
+        check_same_line_count(path, len(hypotheses), self.source_path, self.lines)
+        return hypotheses if self.firsts is None else [hypotheses[index] for index in self.firsts]
+
+
 def score_system(hypothesis_path: Optional[str], file_format: str, sources: Sequence[str],
                  source_path: str, references: Sequence[Sequence[str]]) -> dict:
     """Read one system's hypotheses (or copy the sources when no path is given) and score them."""
@@ -314,6 +356,11 @@ def add_common_options(parser: argparse.ArgumentParser, required: bool) -> None:
                              "(fairseq if the file has H-<id> lines) [%(default)s]")
     parser.add_argument("--json", metavar="FILE",
                         help="also write the scores and their inputs to this JSON file")
+    parser.add_argument("--group-sources", action="store_true",
+                        help="score each run of consecutive identical --src lines as one source "
+                             "with the run's references and the hypothesis of its first line "
+                             "(a pair split of MSCOCO, one pair per reference, scored as its "
+                             "test split is)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -371,17 +418,17 @@ def run_single(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -
         parser.error("the following arguments are required: --src, --refs")
     if arguments.hyp is None and not arguments.copy_source:
         parser.error("one of the arguments --hyp --copy-source is required")
-    sources, references = read_sources_and_references(arguments.src, arguments.refs)
+    inputs = ScoringInputs(arguments)
     hypothesis_path = None if arguments.copy_source else arguments.hyp
-    metrics = score_system(hypothesis_path, arguments.file_format, sources, arguments.src,
-                           references)
+    metrics = score(inputs.hypotheses(hypothesis_path, arguments.file_format), inputs.sources,
+                    inputs.references)
     print(format_metrics(metrics))
     if arguments.json:
         write_json(arguments.json, {
             "hypotheses": hypothesis_path or "copy-source",
             "sources": arguments.src,
             "references": arguments.refs,
-            "sentences": len(sources),
+            "sentences": len(inputs.sources),
             "metrics": metrics,
         })
 
@@ -396,15 +443,16 @@ def run_table(arguments: argparse.Namespace, parser: argparse.ArgumentParser) ->
     names = [name for name, _ in systems]
     if len(set(names)) != len(names):
         parser.error("row names must be distinct")
-    sources, references = read_sources_and_references(arguments.src, arguments.refs)
-    rows = [(name, score_system(path, arguments.file_format, sources, arguments.src, references))
+    inputs = ScoringInputs(arguments)
+    rows = [(name, score(inputs.hypotheses(path, arguments.file_format), inputs.sources,
+                         inputs.references))
             for name, path in systems]
     print(format_table(rows))
     if arguments.json:
         write_json(arguments.json, {
             "sources": arguments.src,
             "references": arguments.refs,
-            "sentences": len(sources),
+            "sentences": len(inputs.sources),
             "rows": [{"name": name, "hypotheses": path or "copy-source", "metrics": metrics}
                      for (name, path), (_, metrics) in zip(systems, rows)],
         })
@@ -414,18 +462,17 @@ def run_bootstrap(arguments: argparse.Namespace) -> None:
     """Compare two systems by paired bootstrap, print the table and write the JSON if asked."""
     from . import bootstrap  # it builds on this module's metrics
 
-    sources, references = read_sources_and_references(arguments.src, arguments.refs)
-    systems = []
-    for name, path in (arguments.a, arguments.b):
-        hypotheses = read_hypotheses(path, arguments.file_format)
-        check_same_line_count(path, len(hypotheses), arguments.src, len(sources))
-        systems.append(bootstrap.SystemStatistics.of(hypotheses, sources, references))
+    inputs = ScoringInputs(arguments)
+    systems = [bootstrap.SystemStatistics.of(inputs.hypotheses(path, arguments.file_format),
+                                             inputs.sources, inputs.references)
+               for _, path in (arguments.a, arguments.b)]
     comparisons = bootstrap.paired_bootstrap(*systems, arguments.samples, arguments.seed)
     print(bootstrap.format_comparisons(arguments.a[0], arguments.b[0], comparisons,
                                        arguments.samples))
     if arguments.json:
         write_json(arguments.json, {
-            "sources": arguments.src, "references": arguments.refs, "sentences": len(sources),
+            "sources": arguments.src, "references": arguments.refs,
+            "sentences": len(inputs.sources),
             "a": {"name": arguments.a[0], "hypotheses": arguments.a[1]},
             "b": {"name": arguments.b[0], "hypotheses": arguments.b[1]},
             "samples": arguments.samples, "seed": arguments.seed,

@@ -173,6 +173,55 @@ def test_cli_table_has_one_row_per_system(corpus_files, tmp_path, capsys):
     assert rows[0]["metrics"] == pytest.approx(model)
 
 
+def pair_split(tmp_path):
+    """The made-up corpus as a pair split of a multi-reference dataset (MSCOCO's valid): each source
+    twice in a row, once with each of its references; a system's hypothesis on every line."""
+    sources = [source for source in SOURCES for _ in range(2)]
+    targets = [reference for pair in zip(REFERENCES_A, REFERENCES_B) for reference in pair]
+    hypotheses = [hypothesis for hypothesis in HYPOTHESES for _ in range(2)]
+    return (write_lines(tmp_path / "valid.src", sources), write_lines(tmp_path / "valid.tgt", targets),
+            write_lines(tmp_path / "valid.hyp", hypotheses))
+
+
+def test_grouped_pair_split_scores_as_the_multi_reference_split(tmp_path, capsys):
+    source_path, target_path, hypothesis_path = pair_split(tmp_path)
+    scoring.main(["table", "--row", f"Model={hypothesis_path}", "--copy-source", "--group-sources",
+                  "--src", source_path, "--refs", target_path])
+    grouped = capsys.readouterr().out
+    multi_reference = scoring.format_table([
+        ("Model", scoring.score(HYPOTHESES, SOURCES, [REFERENCES_A, REFERENCES_B])),
+        (scoring.COPY_SOURCE_NAME, scoring.score(SOURCES, SOURCES, [REFERENCES_A, REFERENCES_B]))])
+    assert grouped.strip() == multi_reference
+    # Ungrouped, every pair has one reference: another score.
+    scoring.main(["--hyp", hypothesis_path, "--src", source_path, "--refs", target_path])
+    ungrouped_b4 = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("B-4"))
+    assert float(ungrouped_b4.split()[1]) < float(grouped.splitlines()[2].split(" | ")[4])
+
+
+def test_grouping_scores_the_first_hypothesis_of_a_run():
+    sources, references, firsts = scoring.group_repeated_sources(
+        ["a", "a", "b", "b", "a", "a"], [["r1", "r2", "r3", "r4", "r5", "r6"]], "valid.src")
+    assert sources == ["a", "b", "a"] and firsts == [0, 2, 4]  # only runs in a row are merged
+    assert references == [["r1", "r3", "r5"], ["r2", "r4", "r6"]]
+
+
+def test_grouping_refuses_runs_of_different_lengths(tmp_path):
+    source_path = write_lines(tmp_path / "valid.src", ["a", "a", "b", "c", "c"])
+    target_path = write_lines(tmp_path / "valid.tgt", ["r1", "r2", "r3", "r4", "r5"])
+    message = run_with_error(["--copy-source", "--group-sources", "--src", source_path,
+                              "--refs", target_path])
+    assert message == (f"pgkpr-score: error: {source_path}:3: this source is repeated 1 time(s) in "
+                       "a row, the first one 2: grouping needs every source repeated alike")
+
+
+def test_grouped_hypotheses_are_counted_against_the_ungrouped_source_file(tmp_path):
+    source_path, target_path, _ = pair_split(tmp_path)
+    short = write_lines(tmp_path / "short.hyp", HYPOTHESES)  # one per source, not per line
+    message = run_with_error(["bootstrap", "--a", f"A={short}", "--b", f"B={short}",
+                              "--group-sources", "--src", source_path, "--refs", target_path])
+    assert short in message and "3" in message and "6" in message
+
+
 def run_with_error(argv):
     """Run the CLI in-process and return its error: one line, exit code 1."""
     stderr = io.StringIO()
