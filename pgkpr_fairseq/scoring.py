@@ -268,17 +268,23 @@ def group_repeated_sources(sources: Sequence[str], references: Sequence[Sequence
 
 
 class ScoringInputs:
-    """The command line's sources and references, grouped by `--group-sources` if asked, and the
-    hypotheses of a system read against them (each file checked against the source file's lines)."""
+    """Sources and references read from their files, grouped by `group_repeated_sources` if asked,
+    and the hypotheses of a system read against them (each file checked against the source file's
+    lines)."""
 
-    def __init__(self, arguments: argparse.Namespace):
-        self.source_path = arguments.src
-        self.sources, self.references = read_sources_and_references(arguments.src, arguments.refs)
+    def __init__(self, source_path: str, reference_paths: Sequence[str], group_sources: bool = False):
+        self.source_path = source_path
+        self.sources, self.references = read_sources_and_references(source_path, reference_paths)
         self.lines = len(self.sources)
         self.firsts = None
-        if arguments.group_sources:
+        if group_sources:
             self.sources, self.references, self.firsts = group_repeated_sources(
-                self.sources, self.references, arguments.src)
+                self.sources, self.references, source_path)
+
+    @classmethod
+    def of(cls, arguments: argparse.Namespace) -> "ScoringInputs":
+        """The inputs of pgkpr-score's command line."""
+        return cls(arguments.src, arguments.refs, arguments.group_sources)
 
     def hypotheses(self, path: Optional[str], file_format: str) -> List[str]:
         """A system's hypotheses, one per (grouped) source; the sources themselves for no path."""
@@ -287,17 +293,6 @@ class ScoringInputs:
         hypotheses = read_hypotheses(path, file_format)
         check_same_line_count(path, len(hypotheses), self.source_path, self.lines)
         return hypotheses if self.firsts is None else [hypotheses[index] for index in self.firsts]
-
-
-def score_system(hypothesis_path: Optional[str], file_format: str, sources: Sequence[str],
-                 source_path: str, references: Sequence[Sequence[str]]) -> dict:
-    """Read one system's hypotheses (or copy the sources when no path is given) and score them."""
-    if hypothesis_path is None:
-        hypotheses = sources
-    else:
-        hypotheses = read_hypotheses(hypothesis_path, file_format)
-        check_same_line_count(hypothesis_path, len(hypotheses), source_path, len(sources))
-    return score(hypotheses, sources, references)
 
 
 def format_metrics(metrics: Mapping[str, float]) -> str:
@@ -418,7 +413,7 @@ def run_single(arguments: argparse.Namespace, parser: argparse.ArgumentParser) -
         parser.error("the following arguments are required: --src, --refs")
     if arguments.hyp is None and not arguments.copy_source:
         parser.error("one of the arguments --hyp --copy-source is required")
-    inputs = ScoringInputs(arguments)
+    inputs = ScoringInputs.of(arguments)
     hypothesis_path = None if arguments.copy_source else arguments.hyp
     metrics = score(inputs.hypotheses(hypothesis_path, arguments.file_format), inputs.sources,
                     inputs.references)
@@ -443,7 +438,7 @@ def run_table(arguments: argparse.Namespace, parser: argparse.ArgumentParser) ->
     names = [name for name, _ in systems]
     if len(set(names)) != len(names):
         parser.error("row names must be distinct")
-    inputs = ScoringInputs(arguments)
+    inputs = ScoringInputs.of(arguments)
     rows = [(name, score(inputs.hypotheses(path, arguments.file_format), inputs.sources,
                          inputs.references))
             for name, path in systems]
@@ -462,7 +457,7 @@ def run_bootstrap(arguments: argparse.Namespace) -> None:
     """Compare two systems by paired bootstrap, print the table and write the JSON if asked."""
     from . import bootstrap  # it builds on this module's metrics
 
-    inputs = ScoringInputs(arguments)
+    inputs = ScoringInputs.of(arguments)
     systems = [bootstrap.SystemStatistics.of(inputs.hypotheses(path, arguments.file_format),
                                              inputs.sources, inputs.references)
                for _, path in (arguments.a, arguments.b)]

@@ -24,7 +24,6 @@ from functools import cached_property
 from typing import List, Optional
 
 from pgkpr_fairseq import bootstrap, experiment
-from pgkpr_fairseq.scoring import read_hypotheses, read_sources_and_references
 
 
 @dataclass
@@ -67,12 +66,12 @@ def compute(row: Row) -> None:
 
 def format_table(rows: List[Row], against: Row, samples: int) -> str:
     runner = against.runner
-    sources, references = read_sources_and_references(runner.inputs.source_path(),
-                                                       runner.inputs.reference_paths())
+    scoring = runner.scoring_inputs()  # as the rows were scored (--score-units)
+    sources = scoring.sources
 
     def statistics(row: Row) -> bootstrap.SystemStatistics:
-        hypotheses = read_hypotheses(os.path.join(row.result["folder"], "generate.out"), "fairseq")
-        return bootstrap.SystemStatistics.of(hypotheses, sources, references)
+        hypotheses = scoring.hypotheses(os.path.join(row.result["folder"], "generate.out"), "fairseq")
+        return bootstrap.SystemStatistics.of(hypotheses, sources, scoring.references)
 
     baseline = statistics(against) if against.result else None
     lines = [f"Rows on the {len(sources)} sentences of split '{runner.args.test_split}'; "

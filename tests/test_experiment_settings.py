@@ -162,3 +162,17 @@ def test_recipes_turn_their_variables_into_the_declared_options(variables, fast_
                 "--cache", "/a cache"]
     assert done.stdout.splitlines() == expected
 
+
+
+def test_scoring_settings_key_the_copy_floor_and_decoding_settings_do_not():
+    default = experiment.copy_settings(parsed(), "test files")
+    assert experiment.copy_settings(parsed("--score-units", "sources"), "test files") != default
+    assert experiment.copy_settings(parsed("--beam", "3", "--lenpen", "2"), "test files") == default
+    # The key of the copy rows cached before the setting existed.
+    assert default == {"test": "test files", "split": "test"}
+
+
+def test_exported_hypotheses_need_line_by_line_scores(capsys):
+    with pytest.raises(SystemExit):
+        experiment.main(["work", "--hypotheses", "out", "--score-units", "sources"])
+    assert "not with --score-units sources" in capsys.readouterr().err

@@ -189,6 +189,16 @@ def test_mscoco_recipe_scores_against_four_references(tmp_path):
     assert copy_row == copy_source_row(references) != copy_source_row(references[:1])
     assert "--con-weight 1 " in done.stdout  # the command line in the report
 
+    # The valid split holds pairs, each source once per other caption: --score-units sources
+    # scores each source once against its four, as the test split is (its own cached row).
+    valid = run_recipe("mscoco/run.sh", environment, "--systems", "Copy source",
+                       "--test-split", "valid", "--score-units", "sources")
+    valid_pairs = [(text / f"valid.{side}").read_text().splitlines() for side in ("src", "tgt")]
+    sources = valid_pairs[0][::4]
+    assert len(set(valid_pairs[0])) == len(sources) == 2
+    assert table_rows(valid.stdout)["Copy source"] == copy_source_row(
+        [valid_pairs[1][k::4] for k in range(4)])
+
 
 def test_recipe_without_input_prints_usage(tmp_path):
     environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")

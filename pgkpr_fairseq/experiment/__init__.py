@@ -20,7 +20,8 @@ One module per role: `systems` (the rows), `inputs` (the prepared data and its f
 through the cache), `report` (the tables and speed ratios), `export` (the rows' hypotheses as files,
 and their scores' mean over seeds), `cli` (the command line).
 """
-from .cache import FolderLock, decode_settings, model_folder_name, model_settings, settings_hash
+from .cache import (FolderLock, copy_settings, decode_settings, model_folder_name, model_settings,
+                    settings_hash)
 from .cli import build_parser, main, parse_systems, parse_variant, resolve_device, resolve_paths
 from .fairseq_runs import (child_environment, generate_command, parse_generate_log, parse_train_log,
                            run_training, train_command)
@@ -34,7 +35,8 @@ from .systems import PGKPR, PGKPR_REF, QUICK_SYSTEMS, SYSTEM_NAMES, TRANSFORMER,
 
 # Today's names, for `from pgkpr_fairseq import experiment` (the benchmark scripts, the tests).
 __all__ = [
-    "FolderLock", "decode_settings", "model_folder_name", "model_settings", "settings_hash",
+    "FolderLock", "copy_settings", "decode_settings", "model_folder_name", "model_settings",
+    "settings_hash",
     "build_parser", "main", "parse_systems", "parse_variant", "resolve_device", "resolve_paths",
     "child_environment", "generate_command", "parse_generate_log", "parse_train_log", "run_training",
     "train_command", "export_hypotheses", "file_stem", "scores_path", "read_scores",

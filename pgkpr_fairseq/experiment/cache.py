@@ -4,6 +4,7 @@ import fcntl
 import hashlib
 import json
 import os
+from dataclasses import fields
 from typing import Iterable, Optional
 
 from .messages import ExperimentError
@@ -58,6 +59,15 @@ def decode_settings(system: System, args: argparse.Namespace, model_name: str,
     keyword_stream = system.keyword_stream if system.task == PGKPR_TASK else None
     return {"model": model_name, "keyword_stream": keyword_stream, "test": test_fingerprint,
             "split": args.test_split, **cache_key(settings_from(DecodingSettings, args), system.task)}
+
+
+def copy_settings(args: argparse.Namespace, test_fingerprint: str) -> dict:
+    """Everything that changes the copy floor's row: the test files, the split and the scoring
+    settings (the decoding settings given to no fairseq tool)."""
+    scoring = {setting_field.name: getattr(args, setting_field.name)
+               for setting_field in fields(DecodingSettings) if not setting_field.metadata["tools"]
+               and getattr(args, setting_field.name) != setting_field.metadata["unkeyed"]}
+    return {"test": test_fingerprint, "split": args.test_split, **scoring}
 
 
 class FolderLock:

@@ -8,7 +8,6 @@ from dataclasses import fields
 from typing import List, Optional, Sequence, Tuple
 
 from ..cli import run_command
-from ..scoring import read_sources_and_references
 from ..textio import InputError, atomic_output
 from .export import export_hypotheses
 from .inputs import Inputs
@@ -151,7 +150,7 @@ def run(args: argparse.Namespace, command_line: str) -> None:
         except USER_ERRORS as error:  # the other rows can still be computed
             failures.append(system.name)
             progress(f"{PROGRAM}: {error}")
-    sources, _ = read_sources_and_references(inputs.source_path(), inputs.reference_paths())
+    sources = experiment.scoring_inputs().sources
     pending = [system.name for system in chosen if system.name not in results]
     report = format_report(results, pending, len(sources), args.test_split, command_line)
     print(report, end="")
@@ -171,5 +170,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # A terminated run cleans up like an interrupted one: fairseq stopped, no temporary files left.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.hypotheses and args.score_units != "lines":
+        parser.error("--hypotheses writes one line per line of the split, scored line by line: "
+                     "not with --score-units sources")
     return run_command(PROGRAM, lambda: run(args, shlex.join([PROGRAM] + argv)), USER_ERRORS)

@@ -7,10 +7,10 @@ import subprocess
 import time
 from typing import Optional
 
-from ..scoring import COLUMNS, read_sources_and_references, score_system, write_json
+from ..scoring import COLUMNS, ScoringInputs, score, write_json
 from ..textio import atomic_output
-from .cache import (FolderLock, decode_settings, model_folder_name, model_settings, read_json,
-                    settings_hash)
+from .cache import (FolderLock, copy_settings, decode_settings, model_folder_name, model_settings,
+                    read_json, settings_hash)
 from .fairseq_runs import (child_environment, generate_command, parse_generate_log, parse_train_log,
                            run_training, tail, train_command)
 from .inputs import Inputs
@@ -44,8 +44,8 @@ class Experiment:
 
     def row_folder(self, system: System) -> str:
         if system.task is None:
-            scoring_inputs = {"test": self.test_fingerprint(None), "split": self.args.test_split}
-            return os.path.join(self.args.cache, f"copy-source-{settings_hash(scoring_inputs)}")
+            settings = copy_settings(self.args, self.test_fingerprint(None))
+            return os.path.join(self.args.cache, f"copy-source-{settings_hash(settings)}")
         model_folder = self.model_folder(system)
         stream = system.keyword_stream if system.task == "pgkpr" else None
         settings = decode_settings(system, self.args, os.path.basename(model_folder),
@@ -110,6 +110,11 @@ class Experiment:
         record["generation_wall_seconds"] = float(wall.group(1)) if wall else None
         return output_path, record
 
+    def scoring_inputs(self) -> ScoringInputs:
+        """The split's sources and references as the rows are scored (`--score-units`)."""
+        return ScoringInputs(self.inputs.source_path(), self.inputs.reference_paths(),
+                             group_sources=self.args.score_units == "sources")
+
     def run_row(self, system: System) -> dict:
         """Train (or reuse), generate (or reuse) and score one system; cached in result.json."""
         folder = self.row_folder(system)
@@ -118,8 +123,7 @@ class Experiment:
             progress(f"== {system.name}: cached in {folder}")
             return cached
         # A row scored before a metric was added is scored again from its cached generate.out.
-        sources, references = read_sources_and_references(
-            self.inputs.source_path(), self.inputs.reference_paths())
+        scoring = self.scoring_inputs()
         result = {"system": system.name, "folder": folder}
         if system.task is None:
             hypothesis_path = None
@@ -128,8 +132,8 @@ class Experiment:
             os.makedirs(folder, exist_ok=True)
             hypothesis_path, result["generation"] = self.generate(system, folder)
         progress(f"== {system.name}: scoring")
-        result["metrics"] = score_system(hypothesis_path, "fairseq", sources,
-                                         self.inputs.source_path(), references)
+        result["metrics"] = score(scoring.hypotheses(hypothesis_path, "fairseq"), scoring.sources,
+                                  scoring.references)
         os.makedirs(folder, exist_ok=True)
         write_json(os.path.join(folder, "result.json"), result)
         return result

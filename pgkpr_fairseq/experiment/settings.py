@@ -76,9 +76,10 @@ def training(default, help_text: str, group: str, tools: Tuple[str, ...] = (TRAI
     return setting(default, help_text, group, tools, **options)
 
 
-def decoding(default, help_text: str, **options) -> Field:
-    """A field of DecodingSettings: given to fairseq-generate."""
-    return setting(default, help_text, DECODING, (GENERATE,), **options)
+def decoding(default, help_text: str, tools: Tuple[str, ...] = (GENERATE,), **options) -> Field:
+    """A field of DecodingSettings: given to fairseq-generate, or with no `tools` a scoring setting
+    (it keys the copy floor's row too)."""
+    return setting(default, help_text, DECODING, tools, **options)
 
 
 def machine(default, help_text: str, tools: Tuple[str, ...], **options) -> Field:
@@ -186,6 +187,11 @@ class DecodingSettings:
                             variables=("GEN_MAX_LEN",))
     gen_batch_size: int = decoding(128, "sentences per generation batch",
                                    fairseq=given_to("--batch-size"))
+    score_units: str = decoding(
+        "lines", "what one scored item is: each line of the split with its reference(s), or each run "
+        "of consecutive identical sources with the run's references and its first line's hypothesis "
+        "(MSCOCO's valid, one pair per reference, scored as its test split is)", tools=(),
+        choices=("lines", "sources"), unkeyed="lines")
     # Last: fairseq keeps an option's last value, so these override every option above.
     generate_args: str = decoding("", "further fairseq-generate options for every system, one string",
                                   fairseq=further_options)
