@@ -101,5 +101,6 @@ def format_seed_summary(summary: Sequence[dict]) -> str:
             mean, spread = group["metrics"][key]
             cells.append(f"{mean:.2f}" if spread is None else f"{mean:.2f} ± {spread:.2f}")
         seeds = ",".join(str(seed) for seed in group["seeds"])
-        lines.append(f"| {group['system']} | {group['lenpen']:g} | {seeds} | " + " | ".join(cells) + " |")
+        lines.append(f"| {group['system']} | {group['lenpen']:g} | {seeds} | "
+                     + " | ".join(cells) + " |")
     return "\n".join(lines)
