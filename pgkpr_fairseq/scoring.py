@@ -290,9 +290,15 @@ class ScoringInputs:
         """A system's hypotheses, one per (grouped) source; the sources themselves for no path."""
         if path is None:
             return list(self.sources)
-        hypotheses = read_hypotheses(path, file_format)
-        check_same_line_count(path, len(hypotheses), self.source_path, self.lines)
-        return hypotheses if self.firsts is None else [hypotheses[index] for index in self.firsts]
+        return self.scored(read_hypotheses(path, file_format), path)
+
+    def scored(self, hypotheses: Sequence[str], origin: str) -> List[str]:
+        """Of hypotheses read from `origin`, one per line of the source file (checked), those of
+        the scored sources."""
+        check_same_line_count(origin, len(hypotheses), self.source_path, self.lines)
+        if self.firsts is None:
+            return list(hypotheses)
+        return [hypotheses[index] for index in self.firsts]
 
 
 def format_metrics(metrics: Mapping[str, float]) -> str:

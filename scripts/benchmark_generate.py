@@ -66,8 +66,7 @@ def main() -> None:
             commands[label] = experiment.generate_command(system, decoding, inputs.data_bin,
                                                           checkpoint)
 
-    sources, references = scoring.read_sources_and_references(inputs.source_path(),
-                                                               inputs.reference_paths())
+    scoring_inputs = runner.scoring_inputs()  # as the runner scores its rows (--score-units)
     speeds = {label: [] for label in commands}
     scores = {}
     for run in range(args.runs):
@@ -75,7 +74,9 @@ def main() -> None:
             speed, hypotheses = generate(command, runner.environment)
             speeds[label].append(speed)
             if label not in scores:
-                scores[label] = scoring.score(hypotheses, sources, references)
+                scored = scoring_inputs.scored(hypotheses, f"fairseq-generate output of {label}")
+                scores[label] = scoring.score(scored, scoring_inputs.sources,
+                                              scoring_inputs.references)
         print(f"run {run + 1}/{args.runs}: " + ", ".join(
             f"{label} {values[-1]:.1f} sentences/s" for label, values in speeds.items()), flush=True)
 
