@@ -50,7 +50,7 @@ setup(
         "console_scripts": [
             "pgkpr-keywords = pgkpr_fairseq.keywords.cli:main",
             "pgkpr-prepare = pgkpr_fairseq.preprocessing.cli:main",
-            "pgkpr-score = pgkpr_fairseq.scoring:main",
+            "pgkpr-score = pgkpr_fairseq.scoring.cli:main",
             "pgkpr-experiment = pgkpr_fairseq.experiment:main",
             "pgkpr-paraphrase = pgkpr_fairseq.paraphrase_cli:main",
         ],

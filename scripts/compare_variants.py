@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import List, Optional
 
-from pgkpr_fairseq import bootstrap, experiment
+from pgkpr_fairseq import experiment
+from pgkpr_fairseq.scoring import bootstrap
 
 
 @dataclass

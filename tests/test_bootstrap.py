@@ -5,7 +5,8 @@ import random
 import numpy as np
 import pytest
 
-from pgkpr_fairseq import bootstrap, scoring
+from pgkpr_fairseq import scoring
+from pgkpr_fairseq.scoring import bootstrap
 from pgkpr_fairseq.sample_corpus import make_pairs
 
 

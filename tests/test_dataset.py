@@ -6,7 +6,6 @@ import pytest
 import torch
 from fairseq.data import Dictionary, indexed_dataset
 
-from pgkpr_fairseq import perturb
 from pgkpr_fairseq.data import (NO_TRAINING_INPUTS, KeywordSelection, TrainingInputs, collate,
                                 load_pgkpr_dataset)
 from pgkpr_fairseq.data import side_data

@@ -1,5 +1,4 @@
 """Eq. 3 across data-parallel processes: gather_rows on two gloo processes against one process."""
-import os
 import socket
 
 import torch

@@ -3,7 +3,7 @@
 
 Both systems' outputs for the same test sentences are resampled together, sentence indices drawn
 with replacement, and the corpus metrics recomputed on every resample. The corpus BLEU of
-`pgkpr_fairseq.scoring` (nltk's `corpus_bleu` without smoothing) is a function of sums over
+`pgkpr_fairseq.scoring.metrics` (nltk's `corpus_bleu` without smoothing) is a function of sums over
 sentences (matched and total n-grams per order, hypothesis length, closest reference length), so
 each sentence's sums are taken once with nltk's own `modified_precision` and `closest_ref_length`
 and a resample only adds rows: a thousand resamples of 13,000 sentences take seconds.
@@ -21,7 +21,7 @@ from typing import Dict, List, Sequence
 import numpy as np
 from nltk.translate.bleu_score import brevity_penalty, closest_ref_length, modified_precision
 
-from .scoring import BLEU_WEIGHTS, ibleu, tokenized
+from .metrics import BLEU_WEIGHTS, ibleu, tokenized
 
 ORDERS = 4
 # Columns of a sentence's statistics: matched n-grams for n = 1..4, hypothesis n-grams for
