@@ -26,8 +26,9 @@ def test_exported_file_names_tell_rows_seeds_and_length_penalties_apart(name, se
 
 def decoded_row(folder: Path, hypotheses, bleu4: float) -> dict:
     """A row as the runner returns it: its folder's generate.out (fairseq's batch order, not the
-    test file's) and its metrics."""
-    folder.mkdir()
+    test file's) and its metrics; the folder is in its model's, beside the model's settings.json."""
+    folder.mkdir(parents=True)
+    (folder.parent / "settings.json").write_text(f'{{"data": "data-of-{folder.parent.name}"}}')
     lines = [f"S-{i}\tsource {i}\nH-{i}\t-0.25\t{text}\n" for i, text in enumerate(hypotheses)]
     (folder / "generate.out").write_text("".join(reversed(lines)), encoding="utf-8")
     metrics = dict.fromkeys(METRIC_KEYS, 10.0)
@@ -38,8 +39,8 @@ def decoded_row(folder: Path, hypotheses, bleu4: float) -> dict:
 def export_seeds(tmp_path: Path, bleu4_by_seed) -> Path:
     directory = tmp_path / "benchmarks"
     for seed, bleu4 in bleu4_by_seed.items():
-        results = {"PGKPR": decoded_row(tmp_path / f"pgkpr{seed}", ["a b", "", "c d e"], bleu4),
-                   "Copy source": {"folder": str(tmp_path), "metrics": {}}}
+        row = decoded_row(tmp_path / f"pgkpr{seed}" / "decode", ["a b", "", "c d e"], bleu4)
+        results = {"PGKPR": row, "Copy source": {"folder": str(tmp_path), "metrics": {}}}
         written = experiment.export_hypotheses(results, str(directory), seed, "test", 2.0)
         assert [Path(path).name for path in written] == [f"pgkpr.seed{seed}.test.lenpen2.hyp.gz"]
     return directory
@@ -53,6 +54,14 @@ def test_exported_hypotheses_are_in_test_order_one_line_per_source(tmp_path):
     (record,) = experiment.read_scores(str(directory))
     assert record["sentences"] == 3 and record["lenpen"] == 2.0
     assert record["metrics"]["bleu4"] == 20.0  # two decimals, as the table shows
+    assert (record["model"], record["training_data"]) == ("pgkpr1", "data-of-pgkpr1")
+
+
+def test_a_row_whose_model_left_no_settings_is_not_exported(tmp_path):
+    row = decoded_row(tmp_path / "model" / "decode", ["a b"], 20.0)
+    (tmp_path / "model" / "settings.json").unlink()
+    with pytest.raises(experiment.ExperimentError, match="no settings.json"):
+        experiment.export_hypotheses({"PGKPR": row}, str(tmp_path / "out"), 1, "test")
 
 
 def test_seed_summary_gives_mean_and_sample_spread(tmp_path):

@@ -13,6 +13,8 @@ from typing import Dict, List, Sequence
 
 from ..scoring import COLUMNS, read_hypotheses, write_json
 from ..textio import atomic_output
+from .cache import read_json
+from .messages import ExperimentError
 from .settings import DecodingSettings
 
 DEFAULT_LENPEN = DecodingSettings.lenpen
@@ -34,11 +36,23 @@ def scores_path(hypothesis_path: str) -> str:
     return hypothesis_path[: -len(HYPOTHESIS_SUFFIX)] + SCORES_SUFFIX
 
 
+def trained_model(decode_folder: str) -> dict:
+    """The model a row was decoded with: its cache folder's name (whose hash covers its settings and
+    its training data) and its training data's fingerprint, so that rows exported in different
+    sessions, or from a rebuilt work folder, show whether they were trained on the same data."""
+    model_folder = os.path.dirname(os.path.normpath(decode_folder))
+    settings = read_json(os.path.join(model_folder, "settings.json"))
+    if settings is None:
+        raise ExperimentError(f"{model_folder}: no settings.json, the record of the model that "
+                              f"decoded {decode_folder}")
+    return {"model": os.path.basename(model_folder), "training_data": settings["data"]}
+
+
 def export_hypotheses(results: Dict[str, dict], directory: str, seed: int, split: str,
                       lenpen: float = DEFAULT_LENPEN) -> List[str]:
     """Write the hypotheses of every decoded row of `results` (their fairseq-generate output, in
     test-file order, one line per source) to `directory`, each with its scores as the table shows
-    them (two decimals) in `scores_path(file)`; returns the hypothesis files written. The copy
+    them (two decimals) and its model (`trained_model`) in `scores_path(file)`; returns the hypothesis files written. The copy
     floor has none: its hypotheses are the test sources."""
     os.makedirs(directory, exist_ok=True)
     written = []
@@ -54,7 +68,7 @@ def export_hypotheses(results: Dict[str, dict], directory: str, seed: int, split
                 compressed.write(text.encode("utf-8"))
         write_json(scores_path(path),
                    {"system": name, "seed": seed, "split": split, "lenpen": lenpen,
-                    "sentences": text.count("\n"),
+                    "sentences": text.count("\n"), **trained_model(result["folder"]),
                     "metrics": {key: round(value, 2) for key, value in result["metrics"].items()}})
         written.append(path)
     return written
