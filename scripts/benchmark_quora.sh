@@ -12,8 +12,12 @@
 # or to complete the table. Prints the table and PGKPR's speed ratios to the Transformer, and writes
 # them to BENCH_DIR/results.md; the keyword-POS plot (the paper's Figure 3) of the first 5,000
 # training sentences goes to BENCH_DIR/keyword-pos-quora.png. Steps already done are skipped: use a new BENCH_DIR after changing a
-# data setting (LIMITS, MAX_LEN, STAGE1_EXAMPLES, NWORDS). To score its trained models on all of
-# test_clean (13,134 pairs) without training again: TEST_FROM in preprocess/README.md.
+# data setting (LIMITS, MAX_LEN, STAGE1_EXAMPLES, NWORDS).
+#
+#   TEST_CLEAN=1 scripts/benchmark_quora.sh --systems PGKPR --seed 2 --lenpen 2.0 --hypotheses DIR
+# scores the rows on all of test_clean (13,134 pairs) instead of its first 2,000: the whole split is
+# prepared in TEST_DIR [BENCH_DIR-testclean] as BENCH_DIR's test was (prepare.sh's TEST_FROM), the
+# models are BENCH_DIR's (trained there if not yet), the report goes to TEST_DIR/results.md.
 #
 # Settings (environment variables, [default]):
 #   QUORA_DIR   the pairs (train, val, test_clean .src/.tgt, already tokenized) [../shared/data/quora
@@ -50,4 +54,12 @@ pgkpr-keywords plot --src "$BENCH_DIR/text/train.src" --pos "$BENCH_DIR/text/tra
     --probs "$BENCH_DIR/text/train.kwprob" --limit 5000 --output "$BENCH_DIR/keyword-pos-quora.png" \
     --title "Quora: POS of sampled keywords (first 5,000 training sentences)"
 experiment_options
+if [ "${TEST_CLEAN:-0}" = 1 ]; then
+    TEST_DIR=${TEST_DIR:-$BENCH_DIR-testclean}
+    echo "== preparing all of test_clean in $TEST_DIR as $BENCH_DIR's test" >&2
+    TEST_FROM=$BENCH_DIR TOKENIZER=space MAX_LEN=${MAX_LEN:-17} FOLDER_SPLITS=test=test_clean RESUME=1 \
+        "$REPO/preprocess/prepare.sh" folder "$QUORA_DIR" "$TEST_DIR"
+    exec pgkpr-experiment "$TEST_DIR" --cache "$BENCH_DIR/experiments" --output "$TEST_DIR/results.md" \
+        "${EXPERIMENT_ARGS[@]}" "$@"
+fi
 pgkpr-experiment "$BENCH_DIR" --output "$BENCH_DIR/results.md" "${EXPERIMENT_ARGS[@]}" "$@"
