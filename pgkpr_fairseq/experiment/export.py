@@ -52,8 +52,8 @@ def export_hypotheses(results: Dict[str, dict], directory: str, seed: int, split
                       lenpen: float = DEFAULT_LENPEN) -> List[str]:
     """Write the hypotheses of every decoded row of `results` (their fairseq-generate output, in
     test-file order, one line per source) to `directory`, each with its scores as the table shows
-    them (two decimals) and its model (`trained_model`) in `scores_path(file)`; returns the hypothesis files written. The copy
-    floor has none: its hypotheses are the test sources."""
+    them (two decimals) and its model (`trained_model`) in `scores_path(file)`; returns the
+    hypothesis files written. The copy floor has none: its hypotheses are the test sources."""
     os.makedirs(directory, exist_ok=True)
     written = []
     for name, result in results.items():
