@@ -24,7 +24,7 @@ from .cache import (FolderLock, copy_settings, decode_settings, model_folder_nam
                     settings_hash)
 from .cli import build_parser, main, parse_systems, parse_variant, resolve_device, resolve_paths
 from .fairseq_runs import (child_environment, generate_command, parse_generate_log, parse_train_log,
-                           run_training, train_command)
+                           run_training, train_command, train_record_is_current)
 from .export import (export_hypotheses, file_stem, format_seed_summary, read_scores,
                      scores_path, summarize_seeds)
 from .inputs import Inputs
@@ -39,8 +39,9 @@ __all__ = [
     "settings_hash",
     "build_parser", "main", "parse_systems", "parse_variant", "resolve_device", "resolve_paths",
     "child_environment", "generate_command", "parse_generate_log", "parse_train_log", "run_training",
-    "train_command", "export_hypotheses", "file_stem", "scores_path", "read_scores",
-    "summarize_seeds", "format_seed_summary", "Inputs", "ExperimentError",
+    "train_command", "train_record_is_current",
+    "export_hypotheses", "file_stem", "scores_path", "read_scores", "summarize_seeds",
+    "format_seed_summary", "Inputs", "ExperimentError",
     "format_ratios", "format_report", "speed_ratios",
     "Experiment", "PGKPR", "PGKPR_REF", "QUICK_SYSTEMS", "SYSTEM_NAMES", "TRANSFORMER", "System",
     "make_systems",

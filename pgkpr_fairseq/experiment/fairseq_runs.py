@@ -40,6 +40,9 @@ LOG_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 TRANSLATED = re.compile(r"Translated ([\d,]+) sentences \(([\d,]+) tokens\) in ([\d.]+)s "
                         r"\(([\d.]+) sentences/s")
 EARLY_STOP = "early stop since valid performance hasn't improved"
+# What the pgkpr criterion logs of its auxiliary tasks (in percent), read at the best validation:
+# whether keyword/POS reconstruction and the contrastive choice were learned, or trivial.
+AUXILIARY_ACCURACIES = ("rec_accuracy", "con_accuracy")
 
 
 # How each task's model is trained, besides its settings.
@@ -195,21 +198,33 @@ def parse_train_log(text: str) -> dict:
                      for tag, record in progress_records(segment) if tag == "train_inner"][1:]
         words_per_second += [words for words, _ in intervals]
         seconds_per_update += [batch_words / words for words, batch_words in intervals if words > 0]
-    validations = [(float(record[VALID_SUBSET + "_nll_loss"]), record["epoch"],
-                    int(record[VALID_SUBSET + "_num_updates"]))
-                   for tag, record in progress_records(text) if tag == VALID_SUBSET]
-    best = min(validations, key=lambda validation: validation[0]) if validations else None
+    validations = [record for tag, record in progress_records(text) if tag == VALID_SUBSET]
+    best = (min(validations, key=lambda record: float(record[VALID_SUBSET + "_nll_loss"]))
+            if validations else {})
+
+    def best_value(key: str, kind=float):
+        value = best.get(f"{VALID_SUBSET}_{key}")
+        return None if value is None else kind(value)
+
     return {
         "train_words_per_second": statistics.median(words_per_second) if words_per_second else None,
         "seconds_per_update": statistics.median(seconds_per_update) if seconds_per_update else None,
         "train_wall_seconds": wall_seconds,
-        "best_valid_nll_loss": best[0] if best else None,
-        "best_epoch": best[1] if best else None,
-        "best_updates": best[2] if best else None,
-        "epochs": max((validation[1] for validation in validations), default=0),
-        "updates": max((validation[2] for validation in validations), default=0),
+        "best_valid_nll_loss": best_value("nll_loss"),
+        "best_epoch": best.get("epoch"),
+        "best_updates": best_value("num_updates", int),
+        **{f"best_valid_{key}": best_value(key) for key in AUXILIARY_ACCURACIES},
+        "epochs": max((record["epoch"] for record in validations), default=0),
+        "updates": max((int(record[VALID_SUBSET + "_num_updates"]) for record in validations),
+                       default=0),
         "stopped_early": EARLY_STOP in text,
     }
+
+
+def train_record_is_current(record: dict) -> bool:
+    """Whether a cached train.json has every field parse_train_log now reads (older runners wrote
+    fewer; their train.log is read again)."""
+    return all(f"best_valid_{key}" in record for key in AUXILIARY_ACCURACIES)
 
 
 def parse_generate_log(text: str, log_path: str) -> dict:

@@ -17,10 +17,11 @@ def number(value: Optional[float], digits: int = 1) -> str:
 
 
 def format_speed_table(results: Dict[str, dict]) -> str:
-    """Speeds, wall times and the best validation point of every trained row."""
+    """Speeds, wall times and the best validation point of every trained row, with PGKPR's
+    auxiliary accuracies there (n/a for a row without the loss)."""
     lines = ["| System | train words/s | s/update | train wall (min) | best epoch | best updates "
-             "| stopped | gen sentences/s |",
-             "|---|" + "---:|" * 6 + "---:|"]
+             "| stopped | val rec acc % | val con acc % | gen sentences/s |",
+             "|---|" + "---:|" * 9]
     for name, result in results.items():
         training, generation = result.get("training"), result.get("generation")
         if training is None:
@@ -31,6 +32,8 @@ def format_speed_table(results: Dict[str, dict]) -> str:
             f"| {number(training['seconds_per_update'], 3)} "
             f"| {number(training['train_wall_seconds'] / 60)} | {training['best_epoch']} "
             f"| {training['best_updates']} | {stopped} "
+            f"| {number(training.get('best_valid_rec_accuracy'))} "
+            f"| {number(training.get('best_valid_con_accuracy'))} "
             f"| {number(generation['sentences_per_second'], 2)} |")
     return "\n".join(lines)
 
@@ -75,7 +78,9 @@ def format_report(results: Dict[str, dict], pending: Sequence[str], sentences: i
     parts = [f"Scores on the {sentences} sentences of split {split!r} (x100):", "",
              format_table((name, result["metrics"]) for name, result in results.items())]
     if any("training" in result for result in results.values()):
-        parts += ["", "Speeds (medians over fairseq's log intervals, the first left out):", "",
+        parts += ["", "Training and generation (speeds: medians over fairseq's log intervals, the "
+                  "first left out; accuracies: the auxiliary tasks on valid at the best epoch):",
+                  "",
                   format_speed_table(results)]
     ratios = speed_ratios(results)
     if ratios is not None:

@@ -12,7 +12,7 @@ from ..textio import atomic_output
 from .cache import (FolderLock, copy_settings, decode_settings, model_folder_name, model_settings,
                     read_json, settings_hash)
 from .fairseq_runs import (child_environment, generate_command, parse_generate_log, parse_train_log,
-                           run_training, tail, train_command)
+                           run_training, tail, train_command, train_record_is_current)
 from .inputs import Inputs
 from .messages import ExperimentError, progress
 from .systems import System
@@ -59,15 +59,19 @@ class Experiment:
         """Train the system's model unless its train.json exists; returns the training record."""
         folder = self.model_folder(system)
         record_path = os.path.join(folder, "train.json")
+        log_path = os.path.join(folder, "train.log")
         record = read_json(record_path)
         if record is not None:
+            if not train_record_is_current(record):  # written by an older runner: read the log again
+                with open(log_path, encoding="utf-8") as handle:
+                    record = parse_train_log(handle.read())
+                write_json(record_path, record)
             return record
         os.makedirs(folder, exist_ok=True)
         with FolderLock(folder):
             settings = model_settings(system, self.args, self.training_fingerprint())
             write_json(os.path.join(folder, "settings.json"), settings)
             save_dir = os.path.join(folder, "checkpoints")
-            log_path = os.path.join(folder, "train.log")
             resuming = os.path.exists(os.path.join(save_dir, "checkpoint_last.pt"))
             progress(f"== {system.name}: {'resuming' if resuming else 'starting'} training in "
                      f"{folder} (log: {log_path})")
@@ -121,6 +125,9 @@ class Experiment:
         cached = self.cached_row(system)
         if cached is not None and all(key in cached["metrics"] for key, _ in COLUMNS):
             progress(f"== {system.name}: cached in {folder}")
+            if "training" in cached and not train_record_is_current(cached["training"]):
+                cached["training"] = self.train(system)
+                write_json(os.path.join(folder, "result.json"), cached)
             return cached
         # A row scored before a metric was added is scored again from its cached generate.out.
         scoring = self.scoring_inputs()
