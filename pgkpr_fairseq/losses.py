@@ -25,11 +25,11 @@ def reconstruction_loss(
     """Eq. 2 summed over sentences: each sentence's cross-entropy averaged over its 2l+1 positions.
 
     log_probs: N x V for the N non-padding positions of the batch, targets: N, sentence_of: N (the
-    sentence each position belongs to). Returns (loss summed over sentences, number of positions
-    predicted correctly).
+    sentence each position belongs to). Returns (loss summed over sentences, whether each position
+    is predicted correctly).
     """
     nll, hit = position_nll(log_probs, targets)
-    return sentence_means_summed(nll, sentence_of, num_sentences), hit.sum()
+    return sentence_means_summed(nll, sentence_of, num_sentences), hit
 
 
 def similarity_logits(anchors: torch.Tensor, candidates: torch.Tensor, temperature: float,

@@ -96,11 +96,11 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
         record = json.loads(record_path.read_text())
         assert (record["best_epoch"], record["best_updates"]) == (1, 3) and record["seconds_per_update"] > 0
         assert '| train_inner | {"epoch": 1' in (record_path.parent / "train.log").read_text()
-        accuracies = (record["best_valid_rec_accuracy"], record["best_valid_con_accuracy"])
+        accuracies = [record[f"best_valid_{key}"] for key in experiment.AUXILIARY_ACCURACIES]
         if record_path.parent.name.startswith("pgkpr-"):
             assert all(0 <= accuracy <= 100 for accuracy in accuracies)
         else:
-            assert accuracies == (None, None)
+            assert accuracies == [None] * 3
     assert "val rec acc %" in first.stdout
     generate_log = next(pgkpr_models[0].glob("decode-kwprob_ref-*/generate.log")).read_text()
     assert "--keyword-prob-stream kwprob_ref" in generate_log
@@ -263,8 +263,8 @@ SIMPLE_LOG = ["""== pgkpr-experiment: fairseq-train started at 2026-01-01 10:00:
 """, """== pgkpr-experiment: fairseq-train started at 2026-01-01 11:00:00
 2026-01-01 11:00:04 | INFO | train_inner | epoch 002:      2 / 4 loss=8, nll_loss=7, wps=10, ups=0.1, wpb=100, bsz=8, num_updates=6, lr=0.001
 2026-01-01 11:00:06 | INFO | train_inner | epoch 002:      4 / 4 loss=7, nll_loss=6, wps=400, ups=4, wpb=100, bsz=8, num_updates=8, lr=0.001
-2026-01-01 11:00:07 | INFO | valid | epoch 002 | valid on 'valid' subset | loss 6 | nll_loss 5.25 | ppl 40 | wps 0 | wpb 90 | bsz 8 | num_updates 8 | rec_accuracy 91.5 | con_accuracy 60.25 | best_nll_loss 5.25
-2026-01-01 11:00:08 | INFO | valid | epoch 003 | valid on 'valid' subset | loss 6 | nll_loss 5.5 | ppl 40 | wps 0 | wpb 90 | bsz 8 | num_updates 12 | rec_accuracy 93 | con_accuracy 62 | best_nll_loss 5.25
+2026-01-01 11:00:07 | INFO | valid | epoch 002 | valid on 'valid' subset | loss 6 | nll_loss 5.25 | ppl 40 | wps 0 | wpb 90 | bsz 8 | num_updates 8 | rec_accuracy 91.5 | rec_keyword_accuracy 70.5 | con_accuracy 60.25 | best_nll_loss 5.25
+2026-01-01 11:00:08 | INFO | valid | epoch 003 | valid on 'valid' subset | loss 6 | nll_loss 5.5 | ppl 40 | wps 0 | wpb 90 | bsz 8 | num_updates 12 | rec_accuracy 93 | rec_keyword_accuracy 75 | con_accuracy 62 | best_nll_loss 5.25
 2026-01-01 11:00:09 | INFO | fairseq_cli.train | early stop since valid performance hasn't improved for last 1 runs
 """]
 # The json log ends its first segment with a line cut short by the kill.
@@ -278,8 +278,8 @@ JSON_LOG = ["""== pgkpr-experiment: fairseq-train started at 2026-01-01 10:00:00
 """, """== pgkpr-experiment: fairseq-train started at 2026-01-01 11:00:00
 2026-01-01 11:00:04 | INFO | train_inner | {"epoch": 2, "update": 1.5, "loss": "8", "nll_loss": "7", "wps": "10", "ups": "0.1", "wpb": "100", "bsz": "8", "num_updates": "6", "lr": "0.001"}
 2026-01-01 11:00:06 | INFO | train_inner | {"epoch": 2, "update": 2.0, "loss": "7", "nll_loss": "6", "wps": "400", "ups": "4", "wpb": "100", "bsz": "8", "num_updates": "8", "lr": "0.001"}
-2026-01-01 11:00:07 | INFO | valid | {"epoch": 2, "valid_loss": "6", "valid_nll_loss": "5.25", "valid_ppl": "40", "valid_wps": "0", "valid_wpb": "90", "valid_bsz": "8", "valid_num_updates": "8", "valid_rec_accuracy": "91.5", "valid_con_accuracy": "60.25", "valid_best_nll_loss": "5.25"}
-2026-01-01 11:00:08 | INFO | valid | {"epoch": 3, "valid_loss": "6", "valid_nll_loss": "5.5", "valid_ppl": "40", "valid_wps": "0", "valid_wpb": "90", "valid_bsz": "8", "valid_num_updates": "12", "valid_rec_accuracy": "93", "valid_con_accuracy": "62", "valid_best_nll_loss": "5.25"}
+2026-01-01 11:00:07 | INFO | valid | {"epoch": 2, "valid_loss": "6", "valid_nll_loss": "5.25", "valid_ppl": "40", "valid_wps": "0", "valid_wpb": "90", "valid_bsz": "8", "valid_num_updates": "8", "valid_rec_accuracy": "91.5", "valid_rec_keyword_accuracy": "70.5", "valid_con_accuracy": "60.25", "valid_best_nll_loss": "5.25"}
+2026-01-01 11:00:08 | INFO | valid | {"epoch": 3, "valid_loss": "6", "valid_nll_loss": "5.5", "valid_ppl": "40", "valid_wps": "0", "valid_wpb": "90", "valid_bsz": "8", "valid_num_updates": "12", "valid_rec_accuracy": "93", "valid_rec_keyword_accuracy": "75", "valid_con_accuracy": "62", "valid_best_nll_loss": "5.25"}
 2026-01-01 11:00:09 | INFO | fairseq_cli.train | early stop since valid performance hasn't improved for last 1 runs
 """]
 
@@ -294,14 +294,15 @@ def test_train_log_speeds_leave_out_each_runs_first_interval(log):
     assert (record["best_epoch"], record["best_updates"], record["best_valid_nll_loss"]) == (2, 8, 5.25)
     assert record["stopped_early"] and record["updates"] == 12 and record["epochs"] == 3
     # The auxiliary accuracies of the best validation (epoch 2), not of the last.
-    assert (record["best_valid_rec_accuracy"], record["best_valid_con_accuracy"]) == (91.5, 60.25)
+    assert (record["best_valid_rec_accuracy"], record["best_valid_rec_keyword_accuracy"],
+            record["best_valid_con_accuracy"]) == (91.5, 70.5, 60.25)
     assert experiment.train_record_is_current(record)
 
 
 def test_train_log_without_auxiliary_losses_has_no_accuracies():
     record = experiment.parse_train_log(JSON_LOG[0])  # a Transformer's log: no rec or con stats
     assert record["best_epoch"] == 1
-    assert record["best_valid_rec_accuracy"] is None and record["best_valid_con_accuracy"] is None
+    assert all(record[f"best_valid_{key}"] is None for key in experiment.AUXILIARY_ACCURACIES)
 
 
 def test_training_progress_is_echoed_alike_from_both_log_formats(capsys):

@@ -51,7 +51,8 @@ def test_train_resume_generate(data_bin, tmp_path):
     save_dir = tmp_path / "checkpoints"
     code, log = train(data_bin, save_dir, "--max-update", "3")
     assert code == 0, log
-    for term in ("gen_loss", "rec_loss", "con_loss", "rec_accuracy", "con_accuracy"):
+    for term in ("gen_loss", "rec_loss", "con_loss", "rec_accuracy", "rec_keyword_accuracy",
+                 "con_accuracy"):
         assert re.search(rf"\| {term} [0-9.]+", log), f"{term} not logged:\n{log}"
     assert (save_dir / "checkpoint_last.pt").exists()
 
@@ -179,22 +180,29 @@ def test_tag_softmax_predicts_tag_targets_among_the_tags(data_bin):
                                      and symbol not in ("[NOK]",))]
     net_output = model(**sample["net_input"], return_encoder_out=True)
     states, _ = model.encoder_states(net_output[1]["encoder_out"])
-    expected, correct = 0.0, 0
+    expected, correct, keyword_correct, keywords = 0.0, 0, 0, 0
     for b in range(states.size(0)):
         row = sample["reconstruction_target"][b]
         positions = row.ne(dictionary.pad()).nonzero().squeeze(1)
         nll = []
         for position in positions.tolist():
             target = int(row[position])
+            # a keyword's position: its target (its tag in part 1, the word in part 2) is not shown
+            is_keyword = (target != int(sample["net_input"]["src_tokens"][b, position])
+                          and dictionary[target] != "[NOK]")
             logits = model.reconstruction_head(states[b, position:position + 1])[0]
             if target in tags:
                 logits, target = logits[tags], tags.index(target)
             log_probs = torch.log_softmax(logits, dim=-1)
             nll.append(-log_probs[target].item())
             correct += int(log_probs.argmax()) == target
+            keywords += is_keyword
+            keyword_correct += is_keyword and int(log_probs.argmax()) == target
         expected += sum(nll) / len(nll)
     assert math.isclose(losses[True], expected, rel_tol=1e-5)
     assert logs["rec_correct"] == correct
+    assert 0 < keywords < logs["rec_total"]
+    assert (logs["rec_keyword_correct"], logs["rec_keyword_total"]) == (keyword_correct, keywords)
     assert losses[True] < losses[False]  # a smaller normalizer for the tag targets
 
 

@@ -89,8 +89,10 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
     of TS_s (eq. 2). fairseq divides the returned loss by `sample_size` (target tokens, or sentences
     with --sentence-avg), which scales all three terms alike and keeps eq. 5's balance. Logged, in
     bits like fairseq's losses: gen_loss (per token), rec_loss and con_loss (per sentence),
-    rec_accuracy, con_accuracy (over the anchors that have a negative), con_masked (candidates per
-    batch left out of eq. 3 as copies of an anchor's s_i or t_i).
+    rec_accuracy (over all positions of TS_s), rec_keyword_accuracy (over the keywords' positions,
+    the only ones whose target is neither shown at the position, as a non-keyword's tag in part 1
+    is, nor [NOK]), con_accuracy (over the anchors that have a negative), con_masked (candidates
+    per batch left out of eq. 3 as copies of an anchor's s_i or t_i).
     """
 
     def __init__(self, task, sentence_avg, label_smoothing, rec_weight, con_weight,
@@ -101,6 +103,7 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
                  ignore_prefix_size=0, report_accuracy=False):
         super().__init__(task, sentence_avg, label_smoothing, ignore_prefix_size, report_accuracy)
         self.rec_weight = rec_weight
+        self.nok_index = task.source_dictionary.index(perturb.NOK)
         # --rec-tag-softmax: the tag vocabulary's tokens, and each dictionary token's place in it
         # (-1: none); buffers, so that they follow the criterion to its device
         tags, place = None, None
@@ -141,10 +144,12 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
         loss = gen_loss
         states, padding_mask = model.encoder_states(net_output[1]["encoder_out"])
         if self.rec_weight > 0:
-            rec_loss, rec_correct, rec_total = self.reconstruction_terms(model, states, sample)
+            rec_loss, hit, keyword = self.reconstruction_terms(model, states, sample)
             loss = loss + self.rec_weight * rec_loss
-            logging_output.update(rec_loss=rec_loss.data, rec_correct=utils.item(rec_correct),
-                                  rec_total=rec_total)
+            logging_output.update(rec_loss=rec_loss.data, rec_correct=utils.item(hit.sum()),
+                                  rec_total=hit.numel(),
+                                  rec_keyword_correct=utils.item((hit & keyword).sum()),
+                                  rec_keyword_total=utils.item(keyword.sum()))
         if self.con_weight > 0:
             con = self.contrastive_terms(model, states, padding_mask, sample)
             loss = loss + self.con_weight * con.loss
@@ -155,14 +160,17 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
         return loss, sample_size, logging_output
 
     def reconstruction_terms(self, model, states, sample):
+        """Eq. 2, and per predicted position whether it is right and whether it is a keyword's."""
         target = sample["reconstruction_target"]
         predicted = target.ne(self.padding_idx)
         sentence_of = predicted.nonzero()[:, 0]
         features, targets = states[predicted], target[predicted]
+        shown = sample["net_input"]["src_tokens"][predicted]
+        keyword = targets.ne(shown) & targets.ne(self.nok_index)
         if self.rec_tag_vocabulary is None:
             log_probs = utils.log_softmax(model.reconstruction_head(features), dim=-1)
-            loss, correct = reconstruction_loss(log_probs, targets, sentence_of, target.size(0))
-            return loss, correct, int(predicted.sum())
+            loss, hit = reconstruction_loss(log_probs, targets, sentence_of, target.size(0))
+            return loss, hit, keyword
         # --rec-tag-softmax: tag targets against the tags, the others against the dictionary
         nll = features.new_zeros(targets.shape, dtype=torch.float)
         hit = torch.zeros_like(targets, dtype=torch.bool)
@@ -173,7 +181,7 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
                 places = targets[rows] if vocabulary is None else self.rec_tag_place[targets[rows]]
                 nll[rows], hit[rows] = position_nll(utils.log_softmax(logits, dim=-1), places)
         loss = sentence_means_summed(nll, sentence_of, target.size(0))
-        return loss, hit.sum(), int(predicted.sum())
+        return loss, hit, keyword
 
     def contrastive_terms(self, model, states, padding_mask, sample):
         anchors = mean_pool(states, padding_mask)
@@ -206,6 +214,10 @@ class PGKPRCriterion(LabelSmoothedCrossEntropyCriterion):
         if total("rec_total") > 0:
             metrics.log_scalar("rec_accuracy", 100.0 * total("rec_correct") / total("rec_total"),
                                total("rec_total"), round=2)
+        if total("rec_keyword_total") > 0:
+            metrics.log_scalar("rec_keyword_accuracy",
+                               100.0 * total("rec_keyword_correct") / total("rec_keyword_total"),
+                               total("rec_keyword_total"), round=2)
         if any("con_correct" in log for log in logging_outputs):
             anchors = total("con_anchors")
             if anchors > 0:

@@ -23,8 +23,9 @@ and their scores' mean over seeds), `cli` (the command line).
 from .cache import (FolderLock, copy_settings, decode_settings, model_folder_name, model_settings,
                     settings_hash)
 from .cli import build_parser, main, parse_systems, parse_variant, resolve_device, resolve_paths
-from .fairseq_runs import (child_environment, generate_command, parse_generate_log, parse_train_log,
-                           run_training, train_command, train_record_is_current)
+from .fairseq_runs import (AUXILIARY_ACCURACIES, child_environment, generate_command,
+                           parse_generate_log, parse_train_log, run_training, train_command,
+                           train_record_is_current)
 from .export import (export_hypotheses, file_stem, format_seed_summary, read_scores,
                      scores_path, summarize_seeds)
 from .inputs import Inputs
@@ -38,8 +39,8 @@ __all__ = [
     "FolderLock", "copy_settings", "decode_settings", "model_folder_name", "model_settings",
     "settings_hash",
     "build_parser", "main", "parse_systems", "parse_variant", "resolve_device", "resolve_paths",
-    "child_environment", "generate_command", "parse_generate_log", "parse_train_log", "run_training",
-    "train_command", "train_record_is_current",
+    "AUXILIARY_ACCURACIES", "child_environment", "generate_command", "parse_generate_log",
+    "parse_train_log", "run_training", "train_command", "train_record_is_current",
     "export_hypotheses", "file_stem", "scores_path", "read_scores", "summarize_seeds",
     "format_seed_summary", "Inputs", "ExperimentError",
     "format_ratios", "format_report", "speed_ratios",

@@ -42,7 +42,7 @@ TRANSLATED = re.compile(r"Translated ([\d,]+) sentences \(([\d,]+) tokens\) in (
 EARLY_STOP = "early stop since valid performance hasn't improved"
 # What the pgkpr criterion logs of its auxiliary tasks (in percent), read at the best validation:
 # whether keyword/POS reconstruction and the contrastive choice were learned, or trivial.
-AUXILIARY_ACCURACIES = ("rec_accuracy", "con_accuracy")
+AUXILIARY_ACCURACIES = ("rec_accuracy", "rec_keyword_accuracy", "con_accuracy")
 
 
 # How each task's model is trained, besides its settings.

@@ -20,7 +20,7 @@ def format_speed_table(results: Dict[str, dict]) -> str:
     """Speeds, wall times and the best validation point of every trained row, with PGKPR's
     auxiliary accuracies there (n/a for a row without the loss)."""
     lines = ["| System | train words/s | s/update | train wall (min) | best epoch | best updates "
-             "| stopped | val rec acc % | val con acc % | gen sentences/s |",
+             "| stopped | val rec acc % (keywords) | val con acc % | gen sentences/s |",
              "|---|" + "---:|" * 9]
     for name, result in results.items():
         training, generation = result.get("training"), result.get("generation")
@@ -32,10 +32,17 @@ def format_speed_table(results: Dict[str, dict]) -> str:
             f"| {number(training['seconds_per_update'], 3)} "
             f"| {number(training['train_wall_seconds'] / 60)} | {training['best_epoch']} "
             f"| {training['best_updates']} | {stopped} "
-            f"| {number(training.get('best_valid_rec_accuracy'))} "
+            f"| {rec_accuracy(training)} "
             f"| {number(training.get('best_valid_con_accuracy'))} "
             f"| {number(generation['sentences_per_second'], 2)} |")
     return "\n".join(lines)
+
+
+def rec_accuracy(training: dict) -> str:
+    """Eq. 2's accuracy over all positions, and over the keywords' (logs before it had none)."""
+    overall = number(training.get("best_valid_rec_accuracy"))
+    keywords = training.get("best_valid_rec_keyword_accuracy")
+    return overall if keywords is None else f"{overall} ({number(keywords)})"
 
 
 def ratio(numerator: Optional[float], denominator: Optional[float]) -> Optional[float]:
