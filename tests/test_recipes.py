@@ -167,6 +167,13 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
     pgkpr_result_path = next(pgkpr_models[0].glob("decode-kwprob-*/result.json"))
     pgkpr_result = json.loads(pgkpr_result_path.read_text())
     pgkpr_result_path.write_text(json.dumps({**pgkpr_result, "training": old_record}))
+    # ... and one whose train.log is gone: its record is kept as it is, nothing is trained again.
+    transformer_record_path = next(cache.glob("transformer-*/train.json"))
+    transformer_record = json.loads(transformer_record_path.read_text())
+    transformer_old_record = {key: value for key, value in transformer_record.items()
+                              if key != "best_valid_rec_accuracy"}
+    transformer_record_path.write_text(json.dumps(transformer_old_record))
+    (transformer_record_path.parent / "train.log").unlink()
     third = run_recipe("quora/run.sh", environment, *systems)
     assert "starting training" not in third.stderr and "generating" not in third.stderr
     assert third.stderr.count("cached in") == 3 and third.stderr.count("scoring") == 1
@@ -174,6 +181,7 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
     assert table_rows(third.stdout) == rows
     assert json.loads(pgkpr_record_path.read_text()) == pgkpr_record
     assert json.loads(pgkpr_result_path.read_text())["training"] == pgkpr_record
+    assert json.loads(transformer_record_path.read_text()) == transformer_old_record
 
 
 def write_coco_json(path, images):

@@ -62,7 +62,8 @@ class Experiment:
         log_path = os.path.join(folder, "train.log")
         record = read_json(record_path)
         if record is not None:
-            if not train_record_is_current(record):  # written by an older runner: read the log again
+            # Written by an older runner: read its log again (kept as it is if the log is gone).
+            if not train_record_is_current(record) and os.path.exists(log_path):
                 with open(log_path, encoding="utf-8") as handle:
                     record = parse_train_log(handle.read())
                 write_json(record_path, record)
