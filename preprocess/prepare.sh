@@ -82,6 +82,19 @@ fi
 
 STEPS=$WORKDIR/.steps  # a marker per finished step
 
+# One prepare.sh at a time per WORKDIR: two recipes started together (the Transformer's and PGKPR's)
+# would otherwise write the same files at once, and one binarization would delete the other's.
+mkdir -p "$WORKDIR"
+if command -v flock > /dev/null; then
+    exec {lock_fd}> "$WORKDIR/.prepare.lock"
+    if ! flock -n "$lock_fd"; then
+        echo "== waiting for the other prepare.sh on $WORKDIR to finish" >&2
+        flock "$lock_fd"
+    fi
+else
+    echo "prepare.sh: no flock on PATH: run one prepare.sh at a time on $WORKDIR" >&2
+fi
+
 # step NAME INPUT... -- COMMAND... [++ OPTION...]
 # Runs COMMAND followed by the OPTIONs, unless RESUME=1 and the step's marker holds the hash of its
 # command line and of the contents of its INPUT files and folders. The marker is written once COMMAND

@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,9 @@ REPO = Path(__file__).resolve().parent.parent
 # Accepts the options prepare.sh passes and logs each call to $CALLS (if set); `train` makes the
 # model folder (config.json first, its file `done` last), `score` gives every word 0.25 (mode self) or 0.75 (mode ref),
 # one line per line of --src, from a complete model folder only. KILL=train or KILL=score: that
-# command dies (SIGKILL) half-way, as a killed run does.
+# command dies (SIGKILL) half-way, as a killed run does. HOLD=PATH: `train` waits for PATH to exist.
 FAKE_KEYWORDS = """#!{python}
-import argparse, os, signal, sys
+import argparse, os, signal, sys, time
 if "CALLS" in os.environ:
     with open(os.environ["CALLS"], "a") as calls:
         calls.write(" ".join(sys.argv[1:]) + "\\n")
@@ -32,6 +33,8 @@ parser.add_argument("--mode", default="self")
 args, _ = parser.parse_known_args()
 killed = os.environ.get("KILL") == args.command
 if args.command == "train":
+    while "HOLD" in os.environ and not os.path.exists(os.environ["HOLD"]):
+        time.sleep(0.05)
     os.makedirs(args.output, exist_ok=True)
     open(os.path.join(args.output, "config.json"), "w").close()
     if killed:
@@ -74,9 +77,14 @@ def prepare_folder(tmp_path, **settings):
     env = dict(os.environ, PATH=f"{fake_bin}:{Path(sys.executable).parent}:{os.environ['PATH']}",
                FOLDER_SPLITS="train,valid=val,test=test_clean", CALLS=str(tmp_path / "calls"))
 
-    def run(work="work", **more_settings):
+    def run(work="work", background_log=None, **more_settings):
+        """(exit code, stderr); with `background_log` (a path for its stderr), the running process."""
         command = ["bash", str(REPO / "preprocess" / "prepare.sh"), "folder", str(pairs), str(tmp_path / work)]
-        done = subprocess.run(command, env={**env, **settings, **more_settings}, capture_output=True, text=True)
+        run_env = {**env, **settings, **more_settings}
+        if background_log:
+            with open(background_log, "w") as log:
+                return subprocess.Popen(command, env=run_env, stderr=log)
+        done = subprocess.run(command, env=run_env, capture_output=True, text=True)
         return done.returncode, done.stderr
 
     return run
@@ -148,6 +156,37 @@ def test_prepare_script_redoes_failed_killed_and_changed_steps(tmp_path):
     assert last_scoring(calls).endswith("--resume")  # the killed scoring continues
     assert (text / "train.src").read_text().splitlines()[-1] == "how do i learn rust ?"
     assert (text / "train.kwprob").read_text().splitlines()[-1] == " ".join(["0.25"] * 6)
+
+
+def wait_for(condition, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_prepare_script_runs_one_at_a_time_per_work_folder(tmp_path):
+    """A second prepare.sh on the same folder waits for the first, then finds every step done."""
+    release = tmp_path / "release"
+    prepare = prepare_folder(tmp_path, RESUME="1", HOLD=str(release))
+    calls, first_log, second_log = (tmp_path / name for name in ("calls", "first.log", "second.log"))
+    runs = [prepare(background_log=first_log)]
+    try:
+        wait_for(lambda: calls.exists() and "train" in calls.read_text(), "the first run's stage one")
+        runs.append(prepare(background_log=second_log))
+        wait_for(lambda: "waiting for the other prepare.sh" in second_log.read_text(),
+                 "the second to wait")
+    finally:
+        release.touch()  # which also lets the runs of a failed test end
+        exit_codes = [run.wait(timeout=120) for run in runs]
+    assert exit_codes == [0, 0], first_log.read_text() + second_log.read_text()
+    assert skipped(second_log.read_text()) == ["text", "pos", "stage1", "distinct-self", "score-self",
+                                               "spread-self", "distinct-ref", "score-ref", "spread-ref"]
+    assert [call.split()[0] for call in calls.read_text().splitlines()].count("train") == 1
+    probs = indexed_dataset.MMapIndexedDataset(
+        side_stream_prefix(str(tmp_path / "work" / "data-bin"), "train", "src", "tgt", "src", "kwprob"))
+    assert len(probs) == len(PAIRS["train"])
 
 
 def file_contents(folder):
