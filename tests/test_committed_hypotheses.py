@@ -17,7 +17,10 @@ from pgkpr_fairseq.scoring import read_hypotheses
 REPO = Path(__file__).resolve().parents[1]
 # The benchmark data sits beside the repository (CI's layout); it is never copied into it.
 SHARED_DATA = REPO.parent / "shared" / "data"
-DATASETS = ("quora", "mscoco")
+DATASETS = ("quora", "quora-100k", "mscoco")
+# Each dataset's test text: the 100K-pair benchmark scores the same test_clean as the 20K one.
+TEST_TEXT = {"quora": "quora_test_text", "quora-100k": "quora_test_text",
+             "mscoco": "mscoco_test_text"}
 # One row per dataset is scored again in full (the others' line counts are checked).
 RESCORED = {"quora": "transformer.seed1.test.hyp.gz", "mscoco": "transformer.seed1.test.hyp.gz"}
 
@@ -64,7 +67,7 @@ def mscoco_test_text(tmp_path_factory):
 
 
 def benchmark_text(request, dataset: str) -> Path:
-    return request.getfixturevalue(f"{dataset}_test_text")
+    return request.getfixturevalue(TEST_TEXT[dataset])
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
