@@ -222,6 +222,41 @@ def test_grouped_hypotheses_are_counted_against_the_ungrouped_source_file(tmp_pa
     assert short in message and "3" in message and "6" in message
 
 
+def test_unseen_in_scores_only_the_sources_not_in_the_given_file(corpus_files, tmp_path, capsys):
+    training_sources = write_lines(tmp_path / "train.src", ["an unrelated question", SOURCES[1]])
+    scoring.main(["table", "--row", f"Model={corpus_files['hyp']}", "--copy-source",
+                  "--unseen-in", training_sources, "--src", corpus_files["src"],
+                  "--refs", *corpus_files["refs"]])
+    output = capsys.readouterr()
+    unseen = [0, 2]
+    expected = scoring.format_table([
+        (name, scoring.score([hypotheses[index] for index in unseen],
+                             [SOURCES[index] for index in unseen],
+                             [[references[index] for index in unseen]
+                              for references in (REFERENCES_A, REFERENCES_B)]))
+        for name, hypotheses in (("Model", HYPOTHESES), (scoring.COPY_SOURCE_NAME, SOURCES))])
+    assert output.out.strip() == expected
+    assert f"scoring the 2 sources of {corpus_files['src']} that are not lines of " \
+           f"{training_sources}" in output.err
+
+
+def test_unseen_in_applies_to_the_grouped_sources(tmp_path, capsys):
+    source_path, target_path, hypothesis_path = pair_split(tmp_path)
+    training_sources = write_lines(tmp_path / "train.src", [SOURCES[0]])
+    scoring.main(["--hyp", hypothesis_path, "--group-sources", "--unseen-in", training_sources,
+                  "--src", source_path, "--refs", target_path])
+    expected = scoring.format_metrics(scoring.score(
+        HYPOTHESES[1:], SOURCES[1:], [REFERENCES_A[1:], REFERENCES_B[1:]]))
+    assert capsys.readouterr().out.strip() == expected
+
+
+def test_unseen_in_refuses_when_every_source_was_seen(corpus_files):
+    message = run_with_error(["--copy-source", "--unseen-in", corpus_files["src"],
+                              "--src", corpus_files["src"], "--refs", *corpus_files["refs"]])
+    assert message == (f"pgkpr-score: error: {corpus_files['src']}: every source is a line of "
+                       f"{corpus_files['src']}: none to score")
+
+
 def run_with_error(argv):
     """Run the CLI in-process and return its error: one line, exit code 1."""
     stderr = io.StringIO()

@@ -36,6 +36,10 @@ def add_common_options(parser: argparse.ArgumentParser, required: bool) -> None:
                              "with the run's references and the hypothesis of its first line "
                              "(a pair split of MSCOCO, one pair per reference, scored as its "
                              "test split is)")
+    parser.add_argument("--unseen-in", metavar="FILE",
+                        help="score only the sources that are not a line of FILE, e.g. the "
+                             "training sources: the pairs of a val split unseen in training, as "
+                             "a leak-free test split's are (after --group-sources)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,10 +1,11 @@
 """The files `pgkpr-score` reads and writes: hypotheses (plain, or fairseq-generate output put back in
 input order), sources and references checked line for line against each other, a multi-reference pair
-split grouped by source, and JSON written atomically."""
+split grouped by source, the sources a model has not seen, and JSON written atomically."""
 import argparse
 import json
 import re
-from typing import Iterable, List, Optional, Sequence, Tuple
+import sys
+from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
 from ..textio import at, atomic_output, check_not_empty, check_same_line_count, read_lines
 
@@ -101,22 +102,41 @@ def group_repeated_sources(sources: Sequence[str], references: Sequence[Sequence
 
 class ScoringInputs:
     """Sources and references read from their files, grouped by `group_repeated_sources` if asked,
-    and the hypotheses of a system read against them (each file checked against the source file's
-    lines)."""
+    without the sources that are lines of `seen_sources_path` if given, and the hypotheses of a
+    system read against them (each file checked against the source file's lines)."""
 
-    def __init__(self, source_path: str, reference_paths: Sequence[str], group_sources: bool = False):
+    def __init__(self, source_path: str, reference_paths: Sequence[str], group_sources: bool = False,
+                 seen_sources_path: Optional[str] = None):
         self.source_path = source_path
         self.sources, self.references = read_sources_and_references(source_path, reference_paths)
         self.lines = len(self.sources)
-        self.firsts = None
+        self.scored_lines = None  # the source file's line indices scored; None: all of them
         if group_sources:
-            self.sources, self.references, self.firsts = group_repeated_sources(
+            self.sources, self.references, self.scored_lines = group_repeated_sources(
                 self.sources, self.references, source_path)
+        if seen_sources_path:
+            self.leave_out_seen(set(read_lines(seen_sources_path, allow_empty_lines=True)),
+                                seen_sources_path)
+
+    def leave_out_seen(self, seen: Set[str], seen_path: str) -> None:
+        """Drop the sources in `seen` (e.g. the training sources), with their references."""
+        unseen = [index for index, source in enumerate(self.sources) if source not in seen]
+        if not unseen:
+            raise at(self.source_path, None, f"every source is a line of {seen_path}: none to score")
+        lines = self.scored_lines or range(self.lines)
+        self.scored_lines = [lines[index] for index in unseen]
+        self.sources = [self.sources[index] for index in unseen]
+        self.references = [[reference_set[index] for index in unseen]
+                           for reference_set in self.references]
 
     @classmethod
     def of(cls, arguments: argparse.Namespace) -> "ScoringInputs":
         """The inputs of pgkpr-score's command line."""
-        return cls(arguments.src, arguments.refs, arguments.group_sources)
+        inputs = cls(arguments.src, arguments.refs, arguments.group_sources, arguments.unseen_in)
+        if arguments.unseen_in:
+            print(f"scoring the {len(inputs.sources)} sources of {arguments.src} that are not "
+                  f"lines of {arguments.unseen_in}", file=sys.stderr)
+        return inputs
 
     def hypotheses(self, path: Optional[str], file_format: str) -> List[str]:
         """A system's hypotheses, one per (grouped) source; the sources themselves for no path."""
@@ -128,9 +148,9 @@ class ScoringInputs:
         """Of hypotheses read from `origin`, one per line of the source file (checked), those of
         the scored sources."""
         check_same_line_count(origin, len(hypotheses), self.source_path, self.lines)
-        if self.firsts is None:
+        if self.scored_lines is None:
             return list(hypotheses)
-        return [hypotheses[index] for index in self.firsts]
+        return [hypotheses[index] for index in self.scored_lines]
 
 
 def write_json(path: str, content) -> None:
