@@ -123,7 +123,7 @@ class ScoringInputs:
         unseen = [index for index, source in enumerate(self.sources) if source not in seen]
         if not unseen:
             raise at(self.source_path, None, f"every source is a line of {seen_path}: none to score")
-        lines = self.scored_lines or range(self.lines)
+        lines = range(self.lines) if self.scored_lines is None else self.scored_lines
         self.scored_lines = [lines[index] for index in unseen]
         self.sources = [self.sources[index] for index in unseen]
         self.references = [[reference_set[index] for index in unseen]
