@@ -13,7 +13,9 @@ besides the common ones (the variant's win). Each row is read from pgkpr-experim
 command computes other rows meanwhile: a row whose model another run is training is left to it. A
 row not computed yet shows as pending. The table gives each row's BLEU-4, iBLEU, self-BLEU, Len%
 and best epoch, and its BLEU-4 and iBLEU minus the --against row's, with the 95% interval and p of
-`pgkpr-score bootstrap`.
+`pgkpr-score bootstrap`. With --unseen-in WORK/text/train.src, every column is computed on the
+sources that are not training sources only (as `pgkpr-score --unseen-in`), for a split such as
+Quora's val, most of whose sources the models were trained on.
 """
 import argparse
 import os
@@ -24,7 +26,7 @@ from functools import cached_property
 from typing import List, Optional
 
 from pgkpr_fairseq import experiment
-from pgkpr_fairseq.scoring import bootstrap
+from pgkpr_fairseq.scoring import bootstrap, score
 
 
 @dataclass
@@ -65,17 +67,26 @@ def compute(row: Row) -> None:
               "shows it as pending", file=sys.stderr)
 
 
-def format_table(rows: List[Row], against: Row, samples: int) -> str:
+def format_table(rows: List[Row], against: Row, samples: int, unseen_in: Optional[str]) -> str:
     runner = against.runner
-    scoring = runner.scoring_inputs()  # as the rows were scored (--score-units)
+    # as the rows were scored (--score-units), without the sources of unseen_in if given
+    scoring = runner.scoring_inputs(seen_sources_path=unseen_in)
     sources = scoring.sources
 
+    def hypotheses(row: Row) -> List[str]:
+        return scoring.hypotheses(os.path.join(row.result["folder"], "generate.out"), "fairseq")
+
     def statistics(row: Row) -> bootstrap.SystemStatistics:
-        hypotheses = scoring.hypotheses(os.path.join(row.result["folder"], "generate.out"), "fairseq")
-        return bootstrap.SystemStatistics.of(hypotheses, sources, scoring.references)
+        return bootstrap.SystemStatistics.of(hypotheses(row), sources, scoring.references)
+
+    def metrics(row: Row) -> dict:
+        if unseen_in is None:
+            return row.result["metrics"]  # the runner's, on the whole split
+        return score(hypotheses(row), sources, scoring.references)
 
     baseline = statistics(against) if against.result else None
-    lines = [f"Rows on the {len(sources)} sentences of split '{runner.args.test_split}'; "
+    subset = f" whose source is not a line of {unseen_in}" if unseen_in else ""
+    lines = [f"Rows on the {len(sources)} sentences of split '{runner.args.test_split}'{subset}; "
              f"differences are the row's minus {against.label}'s ({samples} paired bootstrap "
              "resamples: 95% interval, p = the share of resamples where the row does not beat it).",
              "",
@@ -86,8 +97,8 @@ def format_table(rows: List[Row], against: Row, samples: int) -> str:
         if row.result is None:
             lines.append(f"| {row.label} | pending |" + " |" * 9)
             continue
-        metrics, training = row.result["metrics"], row.result["training"]
-        cells = [f"{metrics[key]:.2f}" for key in ("bleu4", "ibleu", "self_bleu", "length")]
+        row_metrics, training = metrics(row), row.result["training"]
+        cells = [f"{row_metrics[key]:.2f}" for key in ("bleu4", "ibleu", "self_bleu", "length")]
         cells += [str(training["best_epoch"]), "early" if training["stopped_early"] else "budget"]
         if row is against or baseline is None:
             cells += ["", "", "", ""]
@@ -111,6 +122,9 @@ def main() -> None:
     parser.add_argument("--run", action="store_true",
                         help="compute the rows not cached yet (pgkpr-experiment, one at a time)")
     parser.add_argument("--samples", type=int, default=1000, help="bootstrap resamples [%(default)s]")
+    parser.add_argument("--unseen-in", metavar="FILE",
+                        help="compute every column on the sources that are not lines of FILE "
+                             "only (e.g. WORK/text/train.src: the pairs unseen in training)")
     parser.add_argument("--output", help="also write the table (markdown) to this file")
     parser.add_argument("experiment_args", nargs=argparse.REMAINDER,
                         help="-- then pgkpr-experiment's WORK and options")
@@ -129,7 +143,7 @@ def main() -> None:
         if row.result is None and args.run:
             compute(row)
             row.result = row.runner.cached_row(row.system)
-    table = format_table(rows, rows[labels.index(against_label)], args.samples)
+    table = format_table(rows, rows[labels.index(against_label)], args.samples, args.unseen_in)
     print(table)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:

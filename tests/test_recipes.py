@@ -151,6 +151,28 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
         assert variant_rows[name][0].strip() == rows[name].split("|")[5].strip()  # B-4
     assert "[" in variant_rows[experiment.TRANSFORMER][6] and variant_rows[experiment.PGKPR][6].strip() == ""
     assert variant_rows["tau 0.2"][0].strip() == "pending"
+    # ... and with --unseen-in, on the test sources that are not lines of a file only: the scores
+    # pgkpr-score gives the exported hypotheses on the same sources.
+    test_lines = (text / "test.src").read_text().splitlines()
+    seen = tmp_path / "seen.src"
+    seen.write_text("\n".join(test_lines[:3]) + "\n")
+    unseen_count = sum(source not in test_lines[:3] for source in test_lines)
+    compared_unseen = subprocess.run(
+        [sys.executable, REPO / "scripts" / "compare_variants.py", "--rows", "Transformer,PGKPR",
+         "--unseen-in", seen, "--samples", "50", "--", *runner_command[1:]],
+        capture_output=True, text=True, check=True, env=environment)
+    assert f"Rows on the {unseen_count} sentences of split 'test' whose source" in compared_unseen.stdout
+    unseen_rows = {line.split("|")[1].strip(): line.split("|")[2:6]
+                   for line in compared_unseen.stdout.splitlines() if line.startswith("| ")}
+    for name, file_name in [(experiment.TRANSFORMER, files[2]), (experiment.PGKPR, files[1])]:
+        scored = subprocess.run(
+            [Path(sys.executable).parent / "pgkpr-score", "table", "--row",
+             f"{name}={hypotheses / file_name}", "--unseen-in", seen, "--src", text / "test.src",
+             "--refs", text / "test.tgt"], capture_output=True, text=True, check=True)
+        cells = table_rows("\n\n" + scored.stdout)[name].split("|")
+        # B-4, iBLEU, self-BLEU, Len%: columns 5, 11, 10, 12 of pgkpr-score's table
+        assert [cell.strip() for cell in unseen_rows[name]] == [cells[index].strip()
+                                                                for index in (5, 11, 10, 12)]
     assert modification_times(cache) == before
 
     # A row scored before a metric existed is scored again from its generate.out, nothing rerun.

@@ -115,10 +115,12 @@ class Experiment:
         record["generation_wall_seconds"] = float(wall.group(1)) if wall else None
         return output_path, record
 
-    def scoring_inputs(self) -> ScoringInputs:
-        """The split's sources and references as the rows are scored (`--score-units`)."""
+    def scoring_inputs(self, seen_sources_path: Optional[str] = None) -> ScoringInputs:
+        """The split's sources and references as the rows are scored (`--score-units`); without
+        the sources that are lines of `seen_sources_path` if given."""
         return ScoringInputs(self.inputs.source_path(), self.inputs.reference_paths(),
-                             group_sources=self.args.score_units == "sources")
+                             group_sources=self.args.score_units == "sources",
+                             seen_sources_path=seen_sources_path)
 
     def run_row(self, system: System) -> dict:
         """Train (or reuse), generate (or reuse) and score one system; cached in result.json."""
