@@ -143,7 +143,8 @@ def main() -> None:
         if row.result is None and args.run:
             compute(row)
             row.result = row.runner.cached_row(row.system)
-    table = format_table(rows, rows[labels.index(against_label)], args.samples, args.unseen_in)
+    against = rows[labels.index(against_label)]
+    table = format_table(rows, against, args.samples, args.unseen_in)
     print(table)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:

@@ -161,7 +161,8 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
         [sys.executable, REPO / "scripts" / "compare_variants.py", "--rows", "Transformer,PGKPR",
          "--unseen-in", seen, "--samples", "50", "--", *runner_command[1:]],
         capture_output=True, text=True, check=True, env=environment)
-    assert f"Rows on the {unseen_count} sentences of split 'test' whose source" in compared_unseen.stdout
+    assert (f"Rows on the {unseen_count} sentences of split 'test' whose source"
+            in compared_unseen.stdout)
     unseen_rows = {line.split("|")[1].strip(): line.split("|")[2:6]
                    for line in compared_unseen.stdout.splitlines() if line.startswith("| ")}
     for name, file_name in [(experiment.TRANSFORMER, files[2]), (experiment.PGKPR, files[1])]:
