@@ -73,16 +73,18 @@ def format_table(rows: List[Row], against: Row, samples: int, unseen_in: Optiona
     scoring = runner.scoring_inputs(seen_sources_path=unseen_in)
     sources = scoring.sources
 
-    def hypotheses(row: Row) -> List[str]:
-        return scoring.hypotheses(os.path.join(row.result["folder"], "generate.out"), "fairseq")
+    # each computed row's hypotheses of the scored sources, read once from its generate.out
+    hypotheses = {row.label: scoring.hypotheses(os.path.join(row.result["folder"], "generate.out"),
+                                                "fairseq")
+                  for row in rows if row.result is not None}
 
     def statistics(row: Row) -> bootstrap.SystemStatistics:
-        return bootstrap.SystemStatistics.of(hypotheses(row), sources, scoring.references)
+        return bootstrap.SystemStatistics.of(hypotheses[row.label], sources, scoring.references)
 
     def metrics(row: Row) -> dict:
         if unseen_in is None:
             return row.result["metrics"]  # the runner's, on the whole split
-        return score(hypotheses(row), sources, scoring.references)
+        return score(hypotheses[row.label], sources, scoring.references)
 
     baseline = statistics(against) if against.result else None
     subset = f" whose source is not a line of {unseen_in}" if unseen_in else ""
