@@ -26,7 +26,9 @@ from functools import cached_property
 from typing import List, Optional
 
 from pgkpr_fairseq import experiment
+from pgkpr_fairseq.cli import run_command
 from pgkpr_fairseq.scoring import bootstrap, score
+from pgkpr_fairseq.textio import InputError
 
 
 @dataclass
@@ -112,7 +114,7 @@ def format_table(rows: List[Row], against: Row, samples: int, unseen_in: Optiona
     return "\n".join(lines)
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=experiment.parse_systems, default=experiment.PGKPR,
                         help="comma-separated rows with the common options [%(default)s]")
@@ -140,12 +142,19 @@ def main() -> None:
     if against_label not in labels:
         parser.error(f"--against {against_label!r}: not a row ({', '.join(labels)})")
 
+    # A bad input (a missing WORK or --unseen-in file, ...) ends in one line naming it.
+    return run_command("compare_variants.py",
+                       lambda: compare(rows, rows[labels.index(against_label)], args),
+                       (experiment.ExperimentError, InputError))
+
+
+def compare(rows: List[Row], against: Row, args: argparse.Namespace) -> None:
+    """Read (or with --run, compute) the rows, print the table and write it to --output."""
     for row in rows:
         row.result = row.runner.cached_row(row.system)
         if row.result is None and args.run:
             compute(row)
             row.result = row.runner.cached_row(row.system)
-    against = rows[labels.index(against_label)]
     table = format_table(rows, against, args.samples, args.unseen_in)
     print(table)
     if args.output:
@@ -154,4 +163,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

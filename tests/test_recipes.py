@@ -174,6 +174,13 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
         # B-4, iBLEU, self-BLEU, Len%: columns 5, 11, 10, 12 of pgkpr-score's table
         assert [cell.strip() for cell in unseen_rows[name]] == [cells[index].strip()
                                                                 for index in (5, 11, 10, 12)]
+    missing = tmp_path / "missing.src"
+    refused = subprocess.run(
+        [sys.executable, REPO / "scripts" / "compare_variants.py", "--rows", "Transformer",
+         "--against", "Transformer", "--unseen-in", missing, "--", *runner_command[1:]],
+        capture_output=True, text=True, env=environment)
+    assert (refused.returncode, refused.stderr) == (
+        1, f"compare_variants.py: error: {missing}: no such file\n")
     assert modification_times(cache) == before
 
     # A row scored before a metric existed is scored again from its generate.out, nothing rerun.
