@@ -63,7 +63,9 @@ def compute(row: Row) -> None:
     os.makedirs(os.path.dirname(report), exist_ok=True)
     command = ["pgkpr-experiment", *row.options, "--systems", row.system.name, "--output", report]
     print(f"== {row.label}: {' '.join(command)}", file=sys.stderr, flush=True)
-    if subprocess.call(command) != 0:
+    # the pgkpr-experiment of this interpreter's venv, whether or not the venv is on PATH
+    executable = os.path.join(os.path.dirname(sys.executable), command[0])
+    if subprocess.call([executable, *command[1:]]) != 0:
         # e.g. another instance holds the row's model folder: it computes the row, this one goes on
         print(f"== {row.label}: not computed here (pgkpr-experiment's message above); the table "
               "shows it as pending", file=sys.stderr)
