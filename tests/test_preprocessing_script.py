@@ -111,13 +111,12 @@ def test_prepare_script_folder_to_data_bin(tmp_path):
     record = read_record(str(dest))
     assert (record["tokenizer"], record["max_len"], record["keyword_model"]) == ("moses", 17, str(work / "stage1"))
 
-    binarized = file_contents(dest)
-    written = {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in dest.iterdir()}
+    binarized, written = file_contents(dest), file_identities(dest)
     code, log = prepare(RESUME="1")
     assert code == 0, log
     assert skipped(log) == ALL_STEPS
     # the data-bin is left alone (as under a training reading it), unless it is gone
-    assert {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in dest.iterdir()} == written
+    assert file_identities(dest) == written
     shutil.rmtree(dest)
     code, log = prepare(RESUME="1")
     assert code == 0, log
@@ -203,6 +202,11 @@ def test_prepare_script_runs_one_at_a_time_per_work_folder(tmp_path):
 def file_contents(folder):
     """Every file under `folder`, by path: its bytes."""
     return {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+
+
+def file_identities(folder):
+    """Every file under `folder`, by path: (inode, mtime), which a rewrite with the same bytes changes."""
+    return {path: (path.stat().st_ino, path.stat().st_mtime_ns) for path in folder.rglob("*") if path.is_file()}
 
 
 def model_and_decoding_folders(work):
