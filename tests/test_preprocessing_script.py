@@ -121,6 +121,14 @@ def test_prepare_script_folder_to_data_bin(tmp_path):
     code, log = prepare(RESUME="1")
     assert code == 0, log
     assert skipped(log) == ALL_STEPS[:-1] and file_contents(dest) == binarized
+    # so is any step's output: the step runs again, and the steps after it find their inputs unchanged
+    tags, written = (work / "text" / "valid.pos.src").read_text(), file_identities(dest)
+    (work / "text" / "valid.pos.src").unlink()
+    code, log = prepare(RESUME="1")
+    assert code == 0, log
+    assert f"== redoing pos: {work / 'text' / 'valid.pos.src'} is gone" in log, log
+    assert skipped(log) == [step for step in ALL_STEPS if step != "pos"]
+    assert (work / "text" / "valid.pos.src").read_text() == tags and file_identities(dest) == written
 
 
 ALL_STEPS = ["text", "pos", "stage1", "distinct-self", "score-self", "spread-self",
