@@ -9,7 +9,8 @@ with a paired bootstrap of BLEU-4 and iBLEU against one row.
 The rows are --rows with the common options, then a PGKPR row per --variant trained with its options
 besides the common ones (the variant's win). Each row is read from pgkpr-experiment's cache; with
 --run, the rows not cached yet are first computed by pgkpr-experiment itself, one after the other
-(interrupt and rerun to resume: its cache keeps what is done). A second instance of the same
+(interrupt and rerun to resume: its cache keeps what is done; each row's report goes to
+CACHE/variants/, its progress to stderr). A second instance of the same
 command computes other rows meanwhile: a row whose model another run is training is left to it. A
 row not computed yet shows as pending. The table gives each row's BLEU-4, iBLEU, self-BLEU, Len%
 and best epoch, and its BLEU-4 and iBLEU minus the --against row's, with the 95% interval and p of
@@ -63,9 +64,10 @@ def compute(row: Row) -> None:
     os.makedirs(os.path.dirname(report), exist_ok=True)
     command = ["pgkpr-experiment", *row.options, "--systems", row.system.name, "--output", report]
     print(f"== {row.label}: {' '.join(command)}", file=sys.stderr, flush=True)
-    # the pgkpr-experiment of this interpreter's venv, whether or not the venv is on PATH
+    # the pgkpr-experiment of this interpreter's venv, whether or not the venv is on PATH; its
+    # report goes to `report` and its stdout to stderr, so that stdout holds this script's table only
     executable = os.path.join(os.path.dirname(sys.executable), command[0])
-    if subprocess.call([executable, *command[1:]]) != 0:
+    if subprocess.call([executable, *command[1:]], stdout=sys.stderr) != 0:
         # e.g. another instance holds the row's model folder: it computes the row, this one goes on
         print(f"== {row.label}: not computed here (pgkpr-experiment's message above); the table "
               "shows it as pending", file=sys.stderr)

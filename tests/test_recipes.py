@@ -213,6 +213,27 @@ def test_quora_recipe_end_to_end_and_cached(tmp_path):
     assert json.loads(pgkpr_result_path.read_text())["training"] == pgkpr_record
     assert json.loads(transformer_record_path.read_text()) == transformer_old_record
 
+    # compare_variants.py --run computes the pending variant with its venv's pgkpr-experiment (the
+    # venv not on PATH), leaves the cached rows alone, and finds it cached the next time.
+    before = modification_times(cache)
+    venv_bin = str(Path(sys.executable).parent)
+    outside_venv = dict(environment, PATH=os.pathsep.join(
+        folder for folder in environment["PATH"].split(os.pathsep) if folder != venv_bin))
+    variant_command = [sys.executable, REPO / "scripts" / "compare_variants.py", "--run",
+                       "--rows", "PGKPR", "--variant", "tau 0.2=--con-temperature 0.2",
+                       "--samples", "50", "--", *runner_command[1:]]
+    ran = subprocess.run(variant_command, capture_output=True, text=True, check=True, env=outside_venv)
+    assert "== tau 0.2: pgkpr-experiment" in ran.stderr and "not computed here" not in ran.stderr
+    computed = {line.split("|")[1].strip(): line.split("|")[2].strip()
+                for line in ran.stdout.splitlines() if line.startswith("| ")}
+    assert computed["PGKPR"] == rows["PGKPR"].split("|")[5].strip()
+    assert float(computed["tau 0.2"]) >= 0  # B-4, no longer pending
+    reports = list((cache / "variants").glob("*.md"))
+    assert len(reports) == 1 and "--con-temperature 0.2" in reports[0].read_text()
+    assert all(modification_times(cache)[path] == time for path, time in before.items())
+    again = subprocess.run(variant_command, capture_output=True, text=True, check=True, env=outside_venv)
+    assert "== tau 0.2" not in again.stderr and again.stdout == ran.stdout
+
 
 def write_coco_json(path, images):
     pairs = make_pairs(images * 3, seed=9)
