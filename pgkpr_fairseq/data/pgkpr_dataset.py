@@ -303,16 +303,16 @@ def load_pgkpr_dataset(
         raise side_data.SideDataError(
             f"split {split!r}: source sentence {int(empty[0])} is empty ({token_prefix + src})"
         )
-    side_streams = [(src, "pos"), (src, "word")] + [(src, stream) for stream in keyword_prob_streams]
+    side_streams = [(src, stream) for stream in (*side_data.SOURCE_STREAMS, *keyword_prob_streams)]
     if tgt_tokens is not None:
         token_sizes[tgt] = np.asarray(tgt_tokens.sizes)
-        side_streams.append((tgt, "pos"))
+        side_streams += [(tgt, stream) for stream in side_data.TARGET_STREAMS]
 
     is_tag = np.array([perturb.is_pos_token(sym) for sym in dictionary.symbols])
     streams = {}
     for lang, stream in side_streams:
         prefix = side_data.side_stream_prefix(data_path, split, src, tgt, lang, stream)
-        hint = "" if stream in ("pos", "word") else (
+        hint = "" if stream in side_data.SOURCE_STREAMS else (
             f" (keyword-probability stream {stream!r}: preprocess/prepare.sh writes kwprob and "
             f"kwprob_ref; --train-keyword-prob-stream and --keyword-prob-stream choose the streams)")
         dataset = load(prefix, None, hint=hint)
