@@ -139,7 +139,9 @@ SPLITS=train,valid,test
 case $KIND in
     quora | coco)
         if [ "$KIND" = quora ]; then defaults=(17 100000 4000 20000); else defaults=(16 93000 4000 20000); fi
-        text_inputs=("$INPUT")
+        text_inputs=("$INPUT") reference_files=()
+        # COCO's test split: one line per image, its other four captions the references
+        if [ "$KIND" = coco ]; then reference_files=("$TEXT"/test.ref{0..3}); fi
         text_command=(pgkpr-prepare "$KIND" --input "$INPUT" --textdir "$TEXT"
             --max-len "${MAX_LEN:-${defaults[0]}}" --tokenizer "${TOKENIZER:-moses}"
             --train-pairs "${TRAIN_PAIRS:-${defaults[1]}}" --valid-pairs "${VALID_PAIRS:-${defaults[2]}}"
@@ -148,7 +150,7 @@ case $KIND in
     folder)
         FOLDER_SPLITS=${FOLDER_SPLITS:-train,valid,test}
         SPLITS=$(echo "$FOLDER_SPLITS" | tr ',' '\n' | cut -d= -f1 | paste -sd, -)
-        limit_args=() text_inputs=()
+        limit_args=() text_inputs=() reference_files=()
         for limit in ${LIMITS:-}; do limit_args+=(--limit "$limit"); done
         for split in ${FOLDER_SPLITS//,/ }; do text_inputs+=("$INPUT/${split#*=}".{src,tgt}); done
         text_command=(pgkpr-prepare folder --input "$INPUT" --textdir "$TEXT"
@@ -167,7 +169,8 @@ split_files() {  # split_files KIND...: TEXT/SPLIT.KIND of every split
 }
 mapfile -t texts < <(split_files src tgt)
 
-step text "${text_inputs[@]}" :: "${texts[@]}" "$TEXT/preparation.json" -- "${text_command[@]}"
+step text "${text_inputs[@]}" :: "${texts[@]}" "${reference_files[@]}" "$TEXT/preparation.json" -- \
+    "${text_command[@]}"
 if [ -n "$TEST_FROM" ]; then  # the text step's record: tokenizer and length cap
     if [ -f "$TEST_FROM/text/preparation.json" ]; then
         cmp -s "$TEXT/preparation.json" "$TEST_FROM/text/preparation.json" \

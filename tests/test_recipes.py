@@ -275,6 +275,14 @@ def test_mscoco_recipe_scores_against_four_references(tmp_path):
     assert table_rows(valid.stdout)["Copy source"] == copy_source_row(
         [valid_pairs[1][k::4] for k in range(4)])
 
+    # A lost reference file is an output of the text step like any other: it is made again, and
+    # the steps after it, whose inputs come out the same, stay done.
+    (text / "test.ref2").unlink()
+    again = run_recipe("mscoco/run.sh", environment, "--systems", "Copy source")
+    assert f"== redoing text: {text / 'test.ref2'} is gone" in again.stderr
+    assert "== skipping, already done: binarize" in again.stderr
+    assert (text / "test.ref2").read_text().splitlines() == references[2]
+
 
 def test_recipe_without_input_prints_usage(tmp_path):
     environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
